@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The one definition of what crosses the kernel/user boundary: the event record,
+ * the load-time settings and the probe table. Included by bpf/skbtrail.bpf.c and by
+ * the native addon; the TypeScript side learns the probe table from the addon.
+ */
+#ifndef SKBTRAIL_H
+#define SKBTRAIL_H
+
+#define SKBTRAIL_SNAPLEN_MAX 256
+#define SKBTRAIL_OFF_NONE 0xffff
+#define SKBTRAIL_COMM_LEN 16
+
+/*
+ * Probe table: X(id, program name, tracepoint name). The id is the event's `probe`
+ * field and the dictionary index of the recording's func column; never renumber.
+ */
+#define SKBTRAIL_TRACEPOINTS(X)                                   \
+	X(0, kfree_skb, "skb:kfree_skb")                          \
+	X(1, consume_skb, "skb:consume_skb")                      \
+	X(2, skb_copy_datagram_iovec, "skb:skb_copy_datagram_iovec") \
+	X(3, net_dev_queue, "net:net_dev_queue")                  \
+	X(4, net_dev_start_xmit, "net:net_dev_start_xmit")        \
+	X(5, net_dev_xmit, "net:net_dev_xmit")                    \
+	X(6, netif_rx, "net:netif_rx")                            \
+	X(7, netif_receive_skb, "net:netif_receive_skb")          \
+	X(8, napi_gro_receive_entry, "net:napi_gro_receive_entry") \
+	X(9, netif_receive_skb_entry, "net:netif_receive_skb_entry") \
+	X(10, qdisc_enqueue, "qdisc:qdisc_enqueue")               \
+	X(11, qdisc_dequeue, "qdisc:qdisc_dequeue")               \
+	X(12, tcp_retransmit_skb, "tcp:tcp_retransmit_skb")       \
+	X(13, tcp_send_reset, "tcp:tcp_send_reset")               \
+	X(14, udp_fail_queue_rcv_skb, "udp:udp_fail_queue_rcv_skb")
+
+#define SKBTRAIL_PROBE_COUNT 15
+
+/* Load-time settings, placed in .rodata (const volatile) between open and load. */
+struct skbtrail_config {
+	__u32 snaplen;      /* header bytes to capture, <= SKBTRAIL_SNAPLEN_MAX */
+	__u32 output_stack; /* 1: record a kernel stack id per event */
+};
+
+/*
+ * One event. Fixed part first; `cap_len` bytes of packet headers follow it in the
+ * ring-buffer record (the record is sizeof(struct skbtrail_event) + cap_len bytes).
+ * Header bytes start at the mac header when the skb has one, else at the network
+ * header; net_off/trans_off are offsets into those bytes (SKBTRAIL_OFF_NONE: unknown).
+ */
+struct skbtrail_event {
+	__u64 ts;        /* bpf_ktime_get_ns(): CLOCK_MONOTONIC ns */
+	__u64 skb;       /* struct sk_buff address */
+	__u64 location;  /* kfree_skb/consume_skb: caller address; else 0 */
+	__u32 pid;       /* thread group id of the current task */
+	__u32 netns;     /* inode of the skb's netns (dev's, else sk's); 0 unknown */
+	__u32 ifindex;   /* skb->dev->ifindex, 0 when no device */
+	__u32 mark;      /* skb->mark */
+	__u32 len;       /* skb->len */
+	__u32 mtu;       /* skb->dev->mtu, 0 when no device */
+	__u32 reason;    /* kfree_skb drop reason (enum skb_drop_reason); 0 otherwise */
+	__s32 stack_id;  /* stack map id, negative when not recorded */
+	__u16 probe;     /* probe table id */
+	__u16 protocol;  /* skb->protocol in host byte order (ETH_P_*) */
+	__u16 cpu;       /* bpf_get_smp_processor_id() */
+	__u16 cap_len;   /* header bytes following this struct */
+	__u16 net_off;   /* network header offset in the captured bytes */
+	__u16 trans_off; /* transport header offset in the captured bytes */
+	__u8 has_mac;    /* 1: captured bytes start at the mac header */
+	__u8 pkt_type;   /* skb->pkt_type */
+	__u16 pad;
+	char comm[SKBTRAIL_COMM_LEN];
+};
+
+_Static_assert(sizeof(struct skbtrail_event) == 88, "skbtrail_event layout changed: update the addon and docs/format.md");
+
+#endif
