@@ -1,0 +1,16 @@
+export { FormatError, type FormatErrorCode } from './errors.js';
+export { EVENT_COLUMNS, FORMAT_VERSION, type EventColumnName } from './schema.js';
+export type {
+  EndMeta,
+  EventColumns,
+  IfaceInfo,
+  KallsymsTable,
+  NetnsInfo,
+  ProbeInfo,
+  Recording,
+  RecordingTables,
+  StacksTable,
+  StartMeta,
+} from './types.js';
+export { RecordingWriter, writeRecording, type WriterOptions } from './writer.js';
+export { openRecording } from './reader.js';

@@ -1,0 +1,19 @@
+/** The stderr status line (events, lost, rate), redrawn in place, only on a TTY. */
+export class StatusLine {
+  private readonly enabled = Boolean(process.stderr.isTTY);
+  private lastEvents = 0;
+  private lastTime = Date.now();
+
+  update(events: number, lost: number): void {
+    if (!this.enabled) return;
+    const now = Date.now();
+    const rate = ((events - this.lastEvents) * 1000) / Math.max(1, now - this.lastTime);
+    this.lastEvents = events;
+    this.lastTime = now;
+    process.stderr.write(`\r\x1b[Kskbtrail: ${events} events, ${lost} lost, ${Math.round(rate)} events/s`);
+  }
+
+  end(): void {
+    if (this.enabled) process.stderr.write('\r\x1b[K');
+  }
+}
