@@ -12,25 +12,29 @@
 #define SKBTRAIL_COMM_LEN 16
 
 /*
- * Probe table: X(id, program name, tracepoint name). The id is the event's `probe`
- * field and the dictionary index of the recording's func column; never renumber.
+ * Probe table: X(id, program name, tracepoint name, skb argument). The id is the
+ * event's `probe` field and the dictionary index of the recording's func column; never
+ * renumber. The skb argument is the position of the struct sk_buff * among the
+ * tracepoint's arguments: the addon checks it against the running kernel's
+ * btf_trace_<name> before loading, so a tracepoint this kernel lacks or changed is
+ * skipped instead of failing the whole load.
  */
-#define SKBTRAIL_TRACEPOINTS(X)                                   \
-	X(0, kfree_skb, "skb:kfree_skb")                          \
-	X(1, consume_skb, "skb:consume_skb")                      \
-	X(2, skb_copy_datagram_iovec, "skb:skb_copy_datagram_iovec") \
-	X(3, net_dev_queue, "net:net_dev_queue")                  \
-	X(4, net_dev_start_xmit, "net:net_dev_start_xmit")        \
-	X(5, net_dev_xmit, "net:net_dev_xmit")                    \
-	X(6, netif_rx, "net:netif_rx")                            \
-	X(7, netif_receive_skb, "net:netif_receive_skb")          \
-	X(8, napi_gro_receive_entry, "net:napi_gro_receive_entry") \
-	X(9, netif_receive_skb_entry, "net:netif_receive_skb_entry") \
-	X(10, qdisc_enqueue, "qdisc:qdisc_enqueue")               \
-	X(11, qdisc_dequeue, "qdisc:qdisc_dequeue")               \
-	X(12, tcp_retransmit_skb, "tcp:tcp_retransmit_skb")       \
-	X(13, tcp_send_reset, "tcp:tcp_send_reset")               \
-	X(14, udp_fail_queue_rcv_skb, "udp:udp_fail_queue_rcv_skb")
+#define SKBTRAIL_TRACEPOINTS(X)                                         \
+	X(0, kfree_skb, "skb:kfree_skb", 0)                             \
+	X(1, consume_skb, "skb:consume_skb", 0)                         \
+	X(2, skb_copy_datagram_iovec, "skb:skb_copy_datagram_iovec", 0) \
+	X(3, net_dev_queue, "net:net_dev_queue", 0)                     \
+	X(4, net_dev_start_xmit, "net:net_dev_start_xmit", 0)           \
+	X(5, net_dev_xmit, "net:net_dev_xmit", 0)                       \
+	X(6, netif_rx, "net:netif_rx", 0)                               \
+	X(7, netif_receive_skb, "net:netif_receive_skb", 0)             \
+	X(8, napi_gro_receive_entry, "net:napi_gro_receive_entry", 0)   \
+	X(9, netif_receive_skb_entry, "net:netif_receive_skb_entry", 0) \
+	X(10, qdisc_enqueue, "qdisc:qdisc_enqueue", 2)                  \
+	X(11, qdisc_dequeue, "qdisc:qdisc_dequeue", 3)                  \
+	X(12, tcp_retransmit_skb, "tcp:tcp_retransmit_skb", 1)          \
+	X(13, tcp_send_reset, "tcp:tcp_send_reset", 1)                  \
+	X(14, udp_fail_queue_rcv_skb, "udp:udp_fail_queue_rcv_skb", 2)
 
 #define SKBTRAIL_PROBE_COUNT 15
 
@@ -70,6 +74,11 @@ struct skbtrail_event {
 	char comm[SKBTRAIL_COMM_LEN];
 };
 
-_Static_assert(sizeof(struct skbtrail_event) == 88, "skbtrail_event layout changed: update the addon and docs/format.md");
+#ifdef __cplusplus /* the addon includes this header too; C++ spells the assertion static_assert */
+#define SKBTRAIL_STATIC_ASSERT static_assert
+#else
+#define SKBTRAIL_STATIC_ASSERT _Static_assert
+#endif
+SKBTRAIL_STATIC_ASSERT(sizeof(struct skbtrail_event) == 88, "skbtrail_event layout changed: update the addon and docs/format.md");
 
 #endif

@@ -5,7 +5,7 @@ import { chooseBackend, type BackendName } from './backend.js';
 import { RecorderError, fromNativeError } from './errors.js';
 import { bootToRealtimeNs, hostInfo } from './host.js';
 import { readKallsyms, symbolsFor } from './kallsyms.js';
-import { loadNative, type NativeAddon } from './native.js';
+import { loadNative, type Handle, type NativeAddon } from './native.js';
 import { scanIfaces, scanNetns } from './netns.js';
 import { firstEvents } from './slice.js';
 import { StatusLine } from './status.js';
@@ -49,12 +49,14 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
   const choice = chooseBackend(opts.backend, native.probes(), opts.filterFunc);
   const dropReasons = readDropReasons(native);
 
-  let handle: unknown;
+  let handle: Handle | undefined;
+  const unavailable = new Map<string, string>();
   try {
     handle = native.open(native.objectPath, { snaplen: opts.snaplen, outputStack: opts.outputStack });
     const selected = new Set(choice.probes.map((p) => p.program));
     for (const p of native.probes()) native.setAutoload(handle, p.program, selected.has(p.program));
-    native.load(handle);
+    // Tracepoints this kernel lacks or shaped differently are left out by the addon, not fatal.
+    for (const u of native.load(handle).unavailable) unavailable.set(u.program, u.reason);
   } catch (err) {
     if (handle !== undefined) native.close(handle);
     throw fromNativeError(err, 'loading the BPF programs failed');
@@ -64,6 +66,11 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     const attached: string[] = [];
     const ignored: { probe: string; error: string }[] = [];
     for (const p of choice.probes) {
+      const missing = unavailable.get(p.program);
+      if (missing !== undefined) {
+        ignored.push({ probe: p.name, error: missing });
+        continue;
+      }
       try {
         native.attach(handle, p.program);
         attached.push(p.name);
@@ -138,11 +145,12 @@ interface StreamResult {
 }
 
 /** Runs until a stop condition; the native side delivers batches on the JS thread. */
-async function stream(native: NativeAddon, handle: unknown, writer: RecordingWriter, opts: RecordOptions): Promise<StreamResult> {
+async function stream(native: NativeAddon, handle: Handle, writer: RecordingWriter, opts: RecordOptions): Promise<StreamResult> {
   const addresses = new AddressCollector();
   const status = new StatusLine();
   let stopReason: StopReason | null = null;
   let stopSignal: NodeJS.Signals | null = null;
+  let recorded = 0; // appended to the writer, flushed or not
   let writeError: unknown = null;
   let resolveStop!: () => void;
   const stopped = new Promise<void>((r) => (resolveStop = r));
@@ -153,18 +161,19 @@ async function stream(native: NativeAddon, handle: unknown, writer: RecordingWri
 
   const onBatch = (batch: EventColumns) => {
     if (writeError) return;
-    const room = opts.maxEvents === undefined ? batch.length : opts.maxEvents - writer.eventsWritten;
+    const room = opts.maxEvents === undefined ? batch.length : opts.maxEvents - recorded;
     if (room <= 0) return;
     const kept = firstEvents(batch, room);
     try {
       addresses.add(kept);
       writer.append(kept);
+      recorded += kept.length;
     } catch (err) {
       writeError = err;
       requestStop('error');
       return;
     }
-    if (opts.maxEvents !== undefined && writer.eventsWritten >= opts.maxEvents) requestStop('max-events');
+    if (opts.maxEvents !== undefined && recorded >= opts.maxEvents) requestStop('max-events');
   };
 
   const onSignal = (signal: NodeJS.Signals) => {
@@ -216,7 +225,8 @@ function writeReadyFile(file: string): void {
 }
 
 /** Lost counts, stacks, symbols and a fresh namespace scan: what only the end of a run knows. */
-function finish(native: NativeAddon, handle: unknown, writer: RecordingWriter, result: StreamResult): EndMeta {
+function finish(native: NativeAddon, handle: Handle, writer: RecordingWriter, result: StreamResult): EndMeta {
+  writer.flush();
   const perCpu = native.lost(handle);
   const ids = Int32Array.from([...result.addresses.stackIds].sort((a, b) => a - b));
   const frames = ids.length > 0 ? native.stacks(handle, ids) : [];

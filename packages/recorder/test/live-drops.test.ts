@@ -24,7 +24,7 @@ describe.skipIf(skip)('recording drops on this kernel', () => {
   afterAll(() => lab.destroy());
 
   it('drops echo requests in netns b and reports NETFILTER_DROP at nft_do_chain, with the path from a to b', async () => {
-    lab.nft(b, 'table inet skbt { chain input { type filter hook input priority 0; policy accept; icmp type echo-request drop; } }');
+    lab.nft(b, 'table inet skbt { chain input { type filter hook input priority 0; policy accept; icmp type echo-request drop; }; }');
     const file = path.join(lab.dir, 'icmp.skbtrail');
     const rec = await startRecorder(file);
     const ping = lab.run(a, 'ping', ['-c', '3', '-i', '0.2', '-W', '1', '10.241.0.2']);

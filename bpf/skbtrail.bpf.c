@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * skbtrail's kernel side: one tp_btf program per tracepoint of the probe table in
+ * skbtrail.h. Each copies what the skb looks like at that point (device, netns, length,
+ * header bytes) into a struct skbtrail_event and sends it through the `events` ring
+ * buffer. Decoding happens in user space, later.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "skbtrail.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by the loader between open and load; the verifier prunes what is off. */
+const volatile struct skbtrail_config CONFIG = {};
+
+/* Probe ids by program name, taken from the probe table so they cannot drift. */
+enum {
+#define X(id, prog, tracepoint, skb_arg) PROBE_##prog = id,
+	SKBTRAIL_TRACEPOINTS(X)
+#undef X
+};
+
+#define STACK_DEPTH 127 /* the kernel's default perf_event_max_stack */
+#define NEST_MAX 4      /* task, softirq, hardirq, NMI */
+#define UNSET_OFF 0xffff /* mac/transport header offset of an skb that has none */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20); /* the loader may resize it before load */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 16384);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+/* Events that found the ring buffer full (or nested too deep), per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+struct slot {
+	struct skbtrail_event ev;
+	__u8 bytes[SKBTRAIL_SNAPLEN_MAX]; /* header bytes, sent right after ev */
+};
+
+/*
+ * Events are built here because they are too big for the BPF stack. A program in
+ * task context can be interrupted on its CPU by one in softirq, hardirq or NMI, so
+ * each nesting level gets its own slot. Nesting is strictly last-in first-out, so a
+ * plain (non-atomic) depth counter is enough: an interrupting program has finished
+ * and restored `depth` before the interrupted one continues.
+ */
+struct scratch_area {
+	__u32 depth;
+	struct slot slots[NEST_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch_area);
+} scratch SEC(".maps");
+
+static __always_inline void count_lost(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&lost, &zero);
+
+	if (n)
+		*n += 1; /* per-CPU value: no other writer */
+}
+
+/*
+ * The reader polls on a short timer anyway, so wake it only once an eighth of the
+ * ring buffer is waiting: a wakeup per event costs both sides more than the event.
+ */
+static __always_inline __u64 wakeup_flag(void)
+{
+	__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	return waiting > bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 8 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+/* The skb's network namespace inode: its device's, else its socket's; 0 if neither. */
+static __always_inline __u32 skb_netns(struct sk_buff *skb, struct net_device *dev)
+{
+	struct net *net = NULL;
+	struct sock *sk;
+
+	if (dev)
+		net = BPF_CORE_READ(dev, nd_net.net);
+	if (!net) {
+		sk = BPF_CORE_READ(skb, sk);
+		if (sk)
+			net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
+	}
+	return net ? BPF_CORE_READ(net, ns.inum) : 0;
+}
+
+/*
+ * Copy the linear header bytes: from the mac header when a link-layer header precedes
+ * the network header, else from the network header (an L3 device such as a tunnel
+ * sets the mac header equal to it). A network header offset of 0 means it is not set
+ * yet (e.g. a TCP segment still in its socket's queue): then capture from the mac
+ * header or skb->data and leave net_off unknown. Offsets are recorded even when they
+ * point past the captured bytes; only unset ones become SKBTRAIL_OFF_NONE.
+ */
+static __always_inline __u32 capture_headers(struct sk_buff *skb, struct slot *slot)
+{
+	struct skbtrail_event *ev = &slot->ev;
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u32 data_off = BPF_CORE_READ(skb, data) - head;
+	__u32 tail = BPF_CORE_READ(skb, tail); /* an offset from head on 64-bit kernels */
+	__u16 mac = BPF_CORE_READ(skb, mac_header);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u16 th = BPF_CORE_READ(skb, transport_header);
+	__u32 snaplen = CONFIG.snaplen;
+	__u32 start, cap;
+
+	ev->has_mac = mac != UNSET_OFF && (nh > mac || !nh);
+	if (ev->has_mac)
+		start = mac;
+	else if (nh)
+		start = nh;
+	else
+		start = data_off;
+
+	ev->net_off = (ev->has_mac || nh) && nh >= start ? nh - start : SKBTRAIL_OFF_NONE;
+	ev->trans_off = th != UNSET_OFF && th >= start ? th - start : SKBTRAIL_OFF_NONE;
+
+	if (snaplen > SKBTRAIL_SNAPLEN_MAX)
+		snaplen = SKBTRAIL_SNAPLEN_MAX;
+	cap = tail > start ? tail - start : 0;
+	if (cap > snaplen)
+		cap = snaplen;
+	/* Restate the bound right before the read so the verifier sees it. */
+	if (cap > SKBTRAIL_SNAPLEN_MAX)
+		cap = SKBTRAIL_SNAPLEN_MAX;
+	if (cap && bpf_probe_read_kernel(slot->bytes, cap, head + start))
+		cap = 0;
+	return cap;
+}
+
+static __always_inline int record(void *ctx, __u16 probe, struct sk_buff *skb,
+				  __u32 reason, __u64 location)
+{
+	__u32 zero = 0, depth, cap;
+	struct scratch_area *area;
+	struct skbtrail_event *ev;
+	struct net_device *dev;
+	struct slot *slot;
+
+	if (!skb)
+		return 0;
+	area = bpf_map_lookup_elem(&scratch, &zero);
+	if (!area)
+		return 0;
+	depth = area->depth;
+	if (depth >= NEST_MAX) {
+		count_lost();
+		return 0;
+	}
+	area->depth = depth + 1;
+	slot = &area->slots[depth & (NEST_MAX - 1)];
+	ev = &slot->ev;
+
+	ev->ts = bpf_ktime_get_ns();
+	ev->skb = (__u64)skb;
+	ev->location = location;
+	ev->pid = bpf_get_current_pid_tgid() >> 32;
+	ev->cpu = bpf_get_smp_processor_id();
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	ev->probe = probe;
+	ev->reason = reason;
+
+	dev = BPF_CORE_READ(skb, dev);
+	ev->netns = skb_netns(skb, dev);
+	ev->ifindex = dev ? BPF_CORE_READ(dev, ifindex) : 0;
+	ev->mtu = dev ? BPF_CORE_READ(dev, mtu) : 0;
+	ev->mark = BPF_CORE_READ(skb, mark);
+	ev->len = BPF_CORE_READ(skb, len);
+	ev->protocol = bpf_ntohs(BPF_CORE_READ(skb, protocol));
+	ev->pkt_type = BPF_CORE_READ_BITFIELD_PROBED(skb, pkt_type);
+	ev->stack_id = CONFIG.output_stack ? bpf_get_stackid(ctx, &stacks, 0) : -1;
+	ev->pad = 0;
+
+	cap = capture_headers(skb, slot);
+	ev->cap_len = cap;
+	if (bpf_ringbuf_output(&events, slot, sizeof(*ev) + cap, wakeup_flag()))
+		count_lost();
+
+	area->depth = depth;
+	return 0;
+}
+
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(tp_kfree_skb, struct sk_buff *skb, void *location)
+{
+	/* The reason argument came with enum skb_drop_reason (5.17); before it, reading ctx[2] fails to load. */
+	__u32 reason = bpf_core_type_exists(enum skb_drop_reason) ? (__u32)ctx[2] : 0;
+
+	return record(ctx, PROBE_kfree_skb, skb, reason, (__u64)location);
+}
+
+SEC("tp_btf/consume_skb")
+int BPF_PROG(tp_consume_skb, struct sk_buff *skb, void *location)
+{
+	return record(ctx, PROBE_consume_skb, skb, 0, (__u64)location);
+}
+
+/* A tracepoint recorded for its skb alone; the arguments are listed up to the skb. */
+#define TRACE_SKB(name, ...)                                                      \
+	SEC("tp_btf/" #name)                                                      \
+	int BPF_PROG(tp_##name, __VA_ARGS__)                                      \
+	{                                                                         \
+		return record(ctx, PROBE_##name, (struct sk_buff *)skb, 0, 0);    \
+	}
+
+TRACE_SKB(skb_copy_datagram_iovec, const struct sk_buff *skb)
+TRACE_SKB(net_dev_queue, struct sk_buff *skb)
+TRACE_SKB(net_dev_start_xmit, const struct sk_buff *skb)
+TRACE_SKB(net_dev_xmit, struct sk_buff *skb)
+TRACE_SKB(netif_rx, struct sk_buff *skb)
+TRACE_SKB(netif_receive_skb, struct sk_buff *skb)
+TRACE_SKB(napi_gro_receive_entry, const struct sk_buff *skb)
+TRACE_SKB(netif_receive_skb_entry, const struct sk_buff *skb)
+TRACE_SKB(qdisc_enqueue, struct Qdisc *q, const struct netdev_queue *txq, struct sk_buff *skb)
+TRACE_SKB(qdisc_dequeue, struct Qdisc *q, const struct netdev_queue *txq, int packets, struct sk_buff *skb)
+TRACE_SKB(tcp_retransmit_skb, const struct sock *sk, const struct sk_buff *skb)
+TRACE_SKB(tcp_send_reset, const struct sock *sk, const struct sk_buff *skb)
+TRACE_SKB(udp_fail_queue_rcv_skb, int rc, struct sock *sk, struct sk_buff *skb)

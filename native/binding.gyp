@@ -1,0 +1,21 @@
+{
+  "targets": [
+    {
+      "target_name": "skbtrail_native",
+      "sources": [
+        "src/addon.cc",
+        "src/batch.cc",
+        "src/errors.cc",
+        "src/kernel_btf.cc",
+        "src/libbpf_log.cc",
+        "src/ring_stream.cc",
+        "src/session.cc"
+      ],
+      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+      "include_dirs": ["../bpf"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "libraries": ["-lbpf", "-lelf", "-lz"]
+    }
+  ]
+}

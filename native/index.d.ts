@@ -1,0 +1,134 @@
+// Types of the native recorder addon (index.cjs). A thin, handle-based layer over
+// libbpf: every policy decision (which probes, filters, writing) is the caller's.
+
+/** Absolute path of the compiled BPF object (build/skbtrail.bpf.o). */
+export declare const objectPath: string;
+
+/** One entry of the probe table in bpf/skbtrail.h. */
+export interface NativeProbe {
+  /** The event's probe field and the func dictionary index; stable across versions. */
+  id: number;
+  /** The func column's value: the tracepoint name without its subsystem (kfree_skb). */
+  name: string;
+  /** The BPF program's name (tp_kfree_skb), for setAutoload and attach. */
+  program: string;
+  /** subsystem:tracepoint (skb:kfree_skb). */
+  target: string;
+}
+
+/** The probe table, ordered by id. */
+export declare function probes(): NativeProbe[];
+
+/** An opened BPF object. Opaque; closed by close(), garbage collection or process exit. */
+export type Handle = { readonly __skbtrailHandle: unique symbol };
+
+export interface OpenOptions {
+  /** Packet header bytes captured per event, 0..256. Default 128. */
+  snaplen?: number;
+  /** Record a kernel stack id per event (BPF stack map). Default false. */
+  outputStack?: boolean;
+  /** Ring buffer size, rounded up to a power of two of at least a page. Default 16 MiB. */
+  ringbufBytes?: number;
+}
+
+/**
+ * Opens the BPF object and sets its load-time configuration.
+ * Throws NativeError: ENOENT (object or kernel BTF missing), EINVAL (bad option, stale object).
+ */
+export declare function open(objPath: string, options?: OpenOptions): Handle;
+
+/** Before load(): whether a program is loaded at all (unselected probes: false). */
+export declare function setAutoload(handle: Handle, programName: string, autoload: boolean): void;
+
+export interface LoadResult {
+  /** Programs not loaded because this kernel lacks their tracepoint or its shape differs. */
+  unavailable: { program: string; reason: string }[];
+}
+
+/**
+ * Loads every program left to autoload whose tracepoint the kernel has.
+ * Throws NativeError: EPERM (privileges), VERIFIER (message quotes the verifier's last lines; log has all).
+ */
+export declare function load(handle: Handle): LoadResult;
+
+/**
+ * Attaches one loaded program to its tracepoint. Throws NativeError: ATTACH (the
+ * kernel refused), ENOENT (tracepoint unavailable, see LoadResult), EINVAL (not loaded).
+ */
+export declare function attach(handle: Handle, programName: string): void;
+
+/** Columnar events of one delivery; n = length, every array has n entries but headerOffsets (n + 1). */
+export interface NativeBatch {
+  length: number;
+  ts: BigUint64Array;
+  skb: BigUint64Array;
+  location: BigUint64Array;
+  pid: Uint32Array;
+  netns: Uint32Array;
+  ifindex: Uint32Array;
+  mark: Uint32Array;
+  len: Uint32Array;
+  mtu: Uint32Array;
+  reason: Uint32Array;
+  stack_id: Int32Array;
+  probe: Uint16Array;
+  protocol: Uint16Array;
+  cpu: Uint16Array;
+  net_off: Uint16Array;
+  trans_off: Uint16Array;
+  has_mac: Uint8Array;
+  pkt_type: Uint8Array;
+  /** Index into the comm dictionary of this handle's stream. */
+  comm: Int32Array;
+  /** Comm names first seen in this batch, in index order: append them to the dictionary. */
+  newComms: string[];
+  /** Captured header bytes of all events, concatenated. */
+  headers: Uint8Array;
+  /** Offsets into headers: event i's bytes are headers[headerOffsets[i] .. headerOffsets[i+1]). */
+  headerOffsets: Int32Array;
+}
+
+export interface StartOptions {
+  /** Deliver a batch once it holds this many events. Default 8192. */
+  maxBatchEvents?: number;
+  /** Deliver a batch once its first event is this old. Default 100. */
+  maxBatchMs?: number;
+}
+
+/**
+ * Starts draining the ring buffer on a worker thread (once per handle; EBUSY after).
+ * onBatch runs on the JS thread, once per batch, in order; an exception it throws is
+ * an uncaught exception. While four batches wait for the JS thread, reading pauses and
+ * the kernel counts what the full ring buffer drops (see lost()). Events reach JS
+ * within about 50 ms plus maxBatchMs.
+ */
+export declare function start(handle: Handle, onBatch: (batch: NativeBatch) => void, options?: StartOptions): void;
+
+/**
+ * Detaches every probe, drains the ring buffer and delivers the last batch. Resolves
+ * after that delivery, when onBatch is released. Safe from a SIGINT handler.
+ */
+export declare function stop(handle: Handle): Promise<void>;
+
+/** Events dropped in the kernel (ring buffer full, or nested deeper than 4 levels), per possible CPU. Readable until close(). */
+export declare function lost(handle: Handle): number[];
+
+/** Kernel stack frames (addresses, innermost first) per stack id; empty when unknown. */
+export declare function stacks(handle: Handle, ids: Int32Array): BigUint64Array[];
+
+/** Detaches and frees everything without delivering pending events. Idempotent. */
+export declare function close(handle: Handle): void;
+
+/**
+ * Values of an enum (or enum64) in a BTF file; null reads the running kernel's
+ * (/sys/kernel/btf/vmlinux). Empty when the enum does not exist.
+ */
+export declare function btfEnum(btfPath: string | null, enumName: string): { name: string; value: number }[];
+
+/** What every function above throws (besides TypeError for wrong arguments). */
+export interface NativeError extends Error {
+  code: 'EPERM' | 'ENOENT' | 'VERIFIER' | 'ATTACH' | 'EINVAL' | 'EBADF' | 'EBUSY' | string;
+  errno: number;
+  /** libbpf's output for the failed operation (warnings, verifier log). */
+  log: string;
+}
