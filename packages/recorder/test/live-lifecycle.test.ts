@@ -47,7 +47,7 @@ describe.skipIf(skip)('recorder lifecycle', () => {
     const info = cli(['info', file, '--format', 'json']);
     expect(info.code, info.stderr).toBe(0);
     expect(info.stderr).not.toContain('warning');
-    expect(JSON.parse(info.stdout)).toMatchObject({ complete: true });
+    expect(JSON.parse(info.stdout)).toMatchObject([{ complete: true }]);
   });
 
   it('stops by itself after --duration and after --max-events', async () => {
@@ -90,7 +90,7 @@ describe.skipIf(skip)('recorder lifecycle', () => {
     const info = cli(['info', file, '--format', 'json']);
     expect(info.code, info.stderr).toBe(0);
     expect(info.stderr).toMatch(/warning: .*not closed/);
-    const parsed = JSON.parse(info.stdout);
+    const [parsed] = JSON.parse(info.stdout);
     expect(parsed.complete).toBe(false);
     expect(parsed.events).toBeGreaterThan(0);
   });
