@@ -47,7 +47,11 @@ describe.skipIf(skip)('recording drops on this kernel', () => {
     const events = JSON.parse(show.stdout) as ShowRow[];
     const dropped = events.filter((e) => e.func === 'kfree_skb' && e.reason === 'NETFILTER_DROP' && e.netns_name === b);
     expect(dropped).toHaveLength(3);
-    const trail = events.filter((e) => e.skb === dropped[0].skb);
+    // One packet's lifetime: its skb's events up to the drop, after the address was last freed.
+    const sameSkb = events.filter((e) => e.skb === dropped[0].skb);
+    const end = sameSkb.indexOf(dropped[0]);
+    const freed = sameSkb.slice(0, end).map((e) => e.func === 'kfree_skb' || e.func === 'consume_skb').lastIndexOf(true);
+    const trail = sameSkb.slice(freed + 1, end + 1);
     const transmit = trail.find((e) => e.func === 'net_dev_queue' || e.func === 'net_dev_start_xmit');
     expect(transmit).toMatchObject({ netns_name: a, ifname: 'veth-a', saddr: '10.241.0.1', daddr: '10.241.0.2', proto: 'icmp' });
     const receive = trail.find((e) => e.func === 'netif_receive_skb' || e.func === 'netif_rx');
