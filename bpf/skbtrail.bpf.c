@@ -11,6 +11,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include "skbtrail.h"
+#include "pcap_filter.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -50,8 +51,11 @@ struct {
 
 struct slot {
 	struct skbtrail_event ev;
-	__u8 bytes[SKBTRAIL_SNAPLEN_MAX]; /* header bytes, sent right after ev */
+	/* Header bytes, sent right after ev; then the pcap filter's scratch memory. */
+	struct skbtrail_filter_buf buf;
 };
+_Static_assert(__builtin_offsetof(struct slot, buf) == sizeof(struct skbtrail_event),
+	       "header bytes must follow the event: they are sent with it");
 
 /*
  * Events are built here because they are too big for the BPF stack. A program in
@@ -115,8 +119,10 @@ static __always_inline __u32 skb_netns(struct sk_buff *skb, struct net_device *d
  * yet (e.g. a TCP segment still in its socket's queue): then capture from the mac
  * header or skb->data and leave net_off unknown. Offsets are recorded even when they
  * point past the captured bytes; only unset ones become SKBTRAIL_OFF_NONE.
+ * Copies at most `bound` bytes and returns how many; *wirelen gets the packet's length
+ * from the first of them to its end (linear part and fragments).
  */
-static __always_inline __u32 capture_headers(struct sk_buff *skb, struct slot *slot)
+static __always_inline __u32 capture_headers(struct sk_buff *skb, struct slot *slot, __u32 bound, __u32 *wirelen)
 {
 	struct skbtrail_event *ev = &slot->ev;
 	unsigned char *head = BPF_CORE_READ(skb, head);
@@ -125,9 +131,9 @@ static __always_inline __u32 capture_headers(struct sk_buff *skb, struct slot *s
 	__u16 mac = BPF_CORE_READ(skb, mac_header);
 	__u16 nh = BPF_CORE_READ(skb, network_header);
 	__u16 th = BPF_CORE_READ(skb, transport_header);
-	__u32 snaplen = CONFIG.snaplen;
 	__u32 start, cap;
 
+	ev->len = BPF_CORE_READ(skb, len); /* bytes from skb->data to the end */
 	ev->has_mac = mac != UNSET_OFF && (nh > mac || !nh);
 	if (ev->has_mac)
 		start = mac;
@@ -138,24 +144,38 @@ static __always_inline __u32 capture_headers(struct sk_buff *skb, struct slot *s
 
 	ev->net_off = (ev->has_mac || nh) && nh >= start ? nh - start : SKBTRAIL_OFF_NONE;
 	ev->trans_off = th != UNSET_OFF && th >= start ? th - start : SKBTRAIL_OFF_NONE;
+	*wirelen = ev->len + data_off - start;
 
-	if (snaplen > SKBTRAIL_SNAPLEN_MAX)
-		snaplen = SKBTRAIL_SNAPLEN_MAX;
 	cap = tail > start ? tail - start : 0;
-	if (cap > snaplen)
-		cap = snaplen;
+	if (cap > bound)
+		cap = bound;
 	/* Restate the bound right before the read so the verifier sees it. */
 	if (cap > SKBTRAIL_SNAPLEN_MAX)
 		cap = SKBTRAIL_SNAPLEN_MAX;
-	if (cap && bpf_probe_read_kernel(slot->bytes, cap, head + start))
+	if (cap && bpf_probe_read_kernel(slot->buf.bytes, cap, head + start))
 		cap = 0;
 	return cap;
+}
+
+/*
+ * Whether the injected pcap filter matches the captured bytes: the link-layer filter
+ * when they start at a mac header, the network-layer one when they start at the
+ * network header, and no match when neither header is known.
+ */
+static __always_inline bool filter_matches(struct slot *slot, __u32 copied, __u32 wirelen)
+{
+	if (slot->ev.has_mac)
+		return skbtrail_filter_l2(&slot->buf, copied, wirelen) != 0;
+	if (slot->ev.net_off != SKBTRAIL_OFF_NONE)
+		return skbtrail_filter_l3(&slot->buf, copied, wirelen) != 0;
+	return false;
 }
 
 static __always_inline int record(void *ctx, __u16 probe, struct sk_buff *skb,
 				  __u32 reason, __u64 location)
 {
-	__u32 zero = 0, depth, cap;
+	__u32 zero = 0, depth, copied, cap, wirelen;
+	__u32 snaplen = CONFIG.snaplen;
 	struct scratch_area *area;
 	struct skbtrail_event *ev;
 	struct net_device *dev;
@@ -175,6 +195,17 @@ static __always_inline int record(void *ctx, __u16 probe, struct sk_buff *skb,
 	slot = &area->slots[depth & (NEST_MAX - 1)];
 	ev = &slot->ev;
 
+	if (snaplen > SKBTRAIL_SNAPLEN_MAX)
+		snaplen = SKBTRAIL_SNAPLEN_MAX;
+	/*
+	 * Headers first, so a packet the filter rejects costs only this copy and the filter.
+	 * The filter sees every linear header byte up to its bound, whatever the snaplen.
+	 */
+	copied = capture_headers(skb, slot, CONFIG.filter ? SKBTRAIL_FILTER_BYTES : snaplen, &wirelen);
+	if (CONFIG.filter && !filter_matches(slot, copied, wirelen))
+		goto out;
+	cap = copied < snaplen ? copied : snaplen;
+
 	ev->ts = bpf_ktime_get_ns();
 	ev->skb = (__u64)skb;
 	ev->location = location;
@@ -189,17 +220,18 @@ static __always_inline int record(void *ctx, __u16 probe, struct sk_buff *skb,
 	ev->ifindex = dev ? BPF_CORE_READ(dev, ifindex) : 0;
 	ev->mtu = dev ? BPF_CORE_READ(dev, mtu) : 0;
 	ev->mark = BPF_CORE_READ(skb, mark);
-	ev->len = BPF_CORE_READ(skb, len);
 	ev->protocol = bpf_ntohs(BPF_CORE_READ(skb, protocol));
 	ev->pkt_type = BPF_CORE_READ_BITFIELD_PROBED(skb, pkt_type);
 	ev->stack_id = CONFIG.output_stack ? bpf_get_stackid(ctx, &stacks, 0) : -1;
 	ev->pad = 0;
 
-	cap = capture_headers(skb, slot);
+	/* Restate the bound right before the output so the verifier sees it. */
+	if (cap > SKBTRAIL_SNAPLEN_MAX)
+		cap = SKBTRAIL_SNAPLEN_MAX;
 	ev->cap_len = cap;
 	if (bpf_ringbuf_output(&events, slot, sizeof(*ev) + cap, wakeup_flag()))
 		count_lost();
-
+out:
 	area->depth = depth;
 	return 0;
 }

@@ -42,6 +42,30 @@
 struct skbtrail_config {
 	__u32 snaplen;      /* header bytes to capture, <= SKBTRAIL_SNAPLEN_MAX */
 	__u32 output_stack; /* 1: record a kernel stack id per event */
+	__u32 filter;       /* 1: a pcap filter was injected; record only the events it matches */
+};
+
+/*
+ * pcap-filter injection (see bpf/pcap_filter.h). A compiled expression runs as eBPF code
+ * that the loader splices into every program in place of a marker: a 64-bit immediate
+ * load of SKBTRAIL_FILTER_MARK_L2 (filter on bytes from the mac header) or _L3 (from
+ * the network header). Its contract:
+ *   in:  r1 = struct skbtrail_filter_buf * (bytes + scratch memory of the classic BPF
+ *        program), r2 = bytes valid in buf->bytes (<= SKBTRAIL_FILTER_BYTES),
+ *        r3 = the packet's length on the wire at that layer (classic BPF's "len");
+ *   out: r0 = the classic BPF return value (0: no match); r1-r5 clobbered.
+ * The filter sees at most SKBTRAIL_FILTER_BYTES of linear header bytes, whatever the
+ * snaplen: a load beyond them is "no match", like classic BPF on a short capture.
+ */
+#define SKBTRAIL_FILTER_BYTES 256
+#define SKBTRAIL_FILTER_MEMWORDS 16
+/* Written without a suffix: the BPF placeholder pastes them into inline assembly. */
+#define SKBTRAIL_FILTER_MARK_L2 0x736b62744c32f117
+#define SKBTRAIL_FILTER_MARK_L3 0x736b62744c33f117
+
+struct skbtrail_filter_buf {
+	__u8 bytes[SKBTRAIL_FILTER_BYTES];     /* packet bytes from the filter's layer */
+	__u32 mem[SKBTRAIL_FILTER_MEMWORDS]; /* classic BPF scratch memory M[] */
 };
 
 /*

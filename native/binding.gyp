@@ -6,8 +6,10 @@
         "src/addon.cc",
         "src/batch.cc",
         "src/errors.cc",
+        "src/filter_inject.cc",
         "src/kernel_btf.cc",
         "src/libbpf_log.cc",
+        "src/pcap_expr.cc",
         "src/ring_stream.cc",
         "src/session.cc"
       ],
@@ -15,7 +17,7 @@
       "include_dirs": ["../bpf"],
       "defines": ["NAPI_VERSION=8"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-      "libraries": ["-lbpf", "-lelf", "-lz"]
+      "libraries": ["-lbpf", "-lelf", "-lz", "-lpcap"]
     }
   ]
 }

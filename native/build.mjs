@@ -14,8 +14,12 @@ const bpfDir = resolve(nativeDir, '../bpf');
 const buildDir = join(nativeDir, 'build');
 const vmlinuxBtf = '/sys/kernel/btf/vmlinux';
 const vmlinuxH = join(bpfDir, 'vmlinux.h');
-const bpfSource = join(bpfDir, 'skbtrail.bpf.c');
-const bpfObject = join(buildDir, 'skbtrail.bpf.o');
+// Each BPF object: its source, and the build output beside the addon.
+const bpfObjects = ['skbtrail', 'filter_test'].map((name) => ({
+  source: join(bpfDir, `${name}.bpf.c`),
+  object: join(buildDir, `${name}.bpf.o`),
+}));
+const bpfHeaders = ['skbtrail.h', 'pcap_filter.h'].map((h) => join(bpfDir, h));
 const addon = join(buildDir, 'Release', 'skbtrail_native.node');
 const optional = process.argv.includes('--optional');
 
@@ -39,6 +43,8 @@ function missingPrerequisites() {
   if (!findTool('bpftool')) missing.push('bpftool');
   const libbpf = findTool('pkg-config') && spawnSync('pkg-config', ['--exists', 'libbpf']).status === 0;
   if (!libbpf) missing.push('libbpf-dev');
+  const libpcap = findTool('pkg-config') && spawnSync('pkg-config', ['--exists', 'libpcap']).status === 0;
+  if (!libpcap && !existsSync('/usr/include/pcap/pcap.h')) missing.push('libpcap-dev');
   if (!existsSync(vmlinuxBtf)) missing.push(`kernel BTF (${vmlinuxBtf})`);
   return missing;
 }
@@ -62,10 +68,12 @@ function generateVmlinuxH(bpftool) {
 }
 
 function compileBpf() {
-  if (mtime(bpfObject) > newestOf([bpfSource, join(bpfDir, 'skbtrail.h'), vmlinuxH])) return;
-  mkdirSync(buildDir, { recursive: true });
-  run('clang', ['-g', '-O2', '-target', 'bpf', '-D__TARGET_ARCH_x86', '-I', bpfDir,
-    '-I', '/usr/include/x86_64-linux-gnu', '-c', bpfSource, '-o', bpfObject]);
+  for (const { source, object } of bpfObjects) {
+    if (mtime(object) > newestOf([source, ...bpfHeaders, vmlinuxH])) continue;
+    mkdirSync(buildDir, { recursive: true });
+    run('clang', ['-g', '-O2', '-target', 'bpf', '-D__TARGET_ARCH_x86', '-I', bpfDir,
+      '-I', '/usr/include/x86_64-linux-gnu', '-c', source, '-o', object]);
+  }
 }
 
 // npm hands its bundled node-gyp to scripts; run directly, find the one next to node.

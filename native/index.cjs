@@ -19,9 +19,11 @@ try {
 }
 
 exports.objectPath = path.join(__dirname, 'build', 'skbtrail.bpf.o');
+exports.filterTestObjectPath = path.join(__dirname, 'build', 'filter_test.bpf.o');
 exports.probes = addon.probes;
 exports.open = addon.open;
 exports.setAutoload = addon.setAutoload;
+exports.injectFilter = addon.injectFilter;
 exports.load = addon.load;
 exports.attach = addon.attach;
 exports.start = addon.start;
@@ -30,3 +32,6 @@ exports.lost = addon.lost;
 exports.stacks = addon.stacks;
 exports.close = addon.close;
 exports.btfEnum = addon.btfEnum;
+exports.pcapCompile = addon.pcapCompile;
+exports.pcapOfflineMatch = addon.pcapOfflineMatch;
+exports.filterTestRun = addon.filterTestRun;

@@ -4,6 +4,9 @@
 /** Absolute path of the compiled BPF object (build/skbtrail.bpf.o). */
 export declare const objectPath: string;
 
+/** Absolute path of the pcap-filter test bench object (build/filter_test.bpf.o), for filterTestRun. */
+export declare const filterTestObjectPath: string;
+
 /** One entry of the probe table in bpf/skbtrail.h. */
 export interface NativeProbe {
   /** The event's probe field and the func dictionary index; stable across versions. */
@@ -39,6 +42,16 @@ export declare function open(objPath: string, options?: OpenOptions): Handle;
 
 /** Before load(): whether a program is loaded at all (unselected probes: false). */
 export declare function setAutoload(handle: Handle, programName: string, autoload: boolean): void;
+
+/**
+ * Before load(): splices a pcap filter, translated to eBPF (an array of struct bpf_insn
+ * following the register contract in bpf/skbtrail.h), into every program's placeholder
+ * for that layer, and turns filtering on: from then on an event is recorded only when
+ * the filter returns nonzero. l2 runs on bytes from the mac header, l3 on bytes from the
+ * network header (skbs without a mac header); a layer given no filter matches nothing.
+ * Throws NativeError EINVAL (malformed instructions, already injected or loaded, stale object).
+ */
+export declare function injectFilter(handle: Handle, layer: 'l2' | 'l3', insns: Uint8Array): void;
 
 export interface LoadResult {
   /** Programs not loaded because this kernel lacks their tracepoint or its shape differs. */
@@ -125,9 +138,35 @@ export declare function close(handle: Handle): void;
  */
 export declare function btfEnum(btfPath: string | null, enumName: string): { name: string; value: number }[];
 
+/**
+ * pcap_compile() on a dead handle (optimized, netmask unknown): the classic BPF program as
+ * an array of struct sock_filter. ether = DLT_EN10MB, raw = DLT_RAW (IPv4/IPv6 from byte 0).
+ * Throws NativeError code PCAP with libpcap's message when libpcap refuses the expression.
+ */
+export declare function pcapCompile(expr: string, linktype: 'ether' | 'raw', snaplen?: number): Uint8Array;
+
+/**
+ * libpcap's own verdicts: compiles expr once, then pcap_offline_filter() on each packet
+ * (packet i is packets[offsets[i] .. offsets[i+1]), its wire length wirelens[i]).
+ * Returns the filter's return values (0: no match). Throws like pcapCompile.
+ */
+export declare function pcapOfflineMatch(
+  expr: string, linktype: 'ether' | 'raw', packets: Uint8Array, offsets: Uint32Array, wirelens: Uint32Array,
+): Uint32Array;
+
+/**
+ * Runs an injected filter in the kernel: loads filterTestObjectPath's raw_tp program for
+ * the layer with insns spliced in (the same placeholder and buffer the recorder uses),
+ * then one BPF_PROG_TEST_RUN per packet (at most 256 bytes each). Returns the filter's
+ * return values. Throws NativeError: VERIFIER (with the verifier's log), EPERM, EINVAL.
+ */
+export declare function filterTestRun(
+  objPath: string, layer: 'l2' | 'l3', insns: Uint8Array, packets: Uint8Array, offsets: Uint32Array, wirelens: Uint32Array,
+): Uint32Array;
+
 /** What every function above throws (besides TypeError for wrong arguments). */
 export interface NativeError extends Error {
-  code: 'EPERM' | 'ENOENT' | 'VERIFIER' | 'ATTACH' | 'EINVAL' | 'EBADF' | 'EBUSY' | string;
+  code: 'EPERM' | 'ENOENT' | 'VERIFIER' | 'ATTACH' | 'EINVAL' | 'EBADF' | 'EBUSY' | 'PCAP' | string;
   errno: number;
   /** libbpf's output for the failed operation (warnings, verifier log). */
   log: string;

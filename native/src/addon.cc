@@ -6,8 +6,10 @@
 #include <memory>
 
 #include "errors.h"
+#include "filter_inject.h"
 #include "kernel_btf.h"
 #include "libbpf_log.h"
+#include "pcap_expr.h"
 #include "probes.h"
 #include "session.h"
 
@@ -91,6 +93,12 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
 
 Napi::Value SetAutoload(const Napi::CallbackInfo& info) {
   Unwrap(info).SetAutoload(info.Env(), StringArg(info, 1, "programName"), info[2].ToBoolean());
+  return info.Env().Undefined();
+}
+
+Napi::Value InjectFilter(const Napi::CallbackInfo& info) {
+  Session& session = Unwrap(info);
+  session.InjectFilter(info.Env(), filter_inject::LayerArg(info, 1), filter_inject::BodyArg(info, 2));
   return info.Env().Undefined();
 }
 
@@ -188,6 +196,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probes", Napi::Function::New(env, Probes, "probes"));
   exports.Set("open", Napi::Function::New(env, Open, "open"));
   exports.Set("setAutoload", Napi::Function::New(env, SetAutoload, "setAutoload"));
+  exports.Set("injectFilter", Napi::Function::New(env, InjectFilter, "injectFilter"));
   exports.Set("load", Napi::Function::New(env, Load, "load"));
   exports.Set("attach", Napi::Function::New(env, Attach, "attach"));
   exports.Set("start", Napi::Function::New(env, Start, "start"));
@@ -196,6 +205,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("stacks", Napi::Function::New(env, Stacks, "stacks"));
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("btfEnum", Napi::Function::New(env, BtfEnum, "btfEnum"));
+  exports.Set("pcapCompile", Napi::Function::New(env, pcap_expr::Compile, "pcapCompile"));
+  exports.Set("pcapOfflineMatch", Napi::Function::New(env, pcap_expr::OfflineMatch, "pcapOfflineMatch"));
+  exports.Set("filterTestRun", Napi::Function::New(env, filter_inject::TestRun, "filterTestRun"));
   return exports;
 }
 

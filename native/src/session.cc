@@ -63,6 +63,15 @@ void Session::Configure(Napi::Env env, const Options& options) {
                        "snaplen " + std::to_string(options.snaplen) + " is above the maximum of " +
                            std::to_string(SKBTRAIL_SNAPLEN_MAX));
 
+  config_.snaplen = options.snaplen;
+  config_.output_stack = options.outputStack;
+  WriteConfig(env);
+  int err = bpf_map__set_max_entries(Map(env, "events"), RingBytes(options.ringbufBytes));
+  if (err) throw errors::FromErrno(env, -err, "configuring the BPF object failed");
+}
+
+// .rodata is frozen at load: the settings go into its initial image before.
+void Session::WriteConfig(Napi::Env env) {
   bpf_map* rodata = nullptr;
   bpf_map* map;
   bpf_object__for_each_map(map, obj_) {
@@ -74,15 +83,9 @@ void Session::Configure(Napi::Env env, const Options& options) {
   const auto* initial = rodata ? static_cast<const uint8_t*>(bpf_map__initial_value(rodata, &size)) : nullptr;
   if (!initial || offset < 0 || offset + sizeof(skbtrail_config) > size)
     throw errors::Make(env, "EINVAL", EINVAL, std::string("the BPF object has no CONFIG in .rodata: ") + kRebuild);
-
-  // .rodata is frozen at load: write the settings into its initial image now.
   std::vector<uint8_t> image(initial, initial + size);
-  skbtrail_config config = {};
-  config.snaplen = options.snaplen;
-  config.output_stack = options.outputStack;
-  memcpy(image.data() + offset, &config, sizeof(config));
+  memcpy(image.data() + offset, &config_, sizeof(config_));
   int err = bpf_map__set_initial_value(rodata, image.data(), image.size());
-  if (!err) err = bpf_map__set_max_entries(Map(env, "events"), RingBytes(options.ringbufBytes));
   if (err) throw errors::FromErrno(env, -err, "configuring the BPF object failed");
 }
 
@@ -114,9 +117,37 @@ void Session::SetAutoload(Napi::Env env, const std::string& program, bool autolo
   if (err) throw errors::FromErrno(env, -err, "setting autoload of " + program + " failed");
 }
 
+void Session::InjectFilter(Napi::Env env, filter_inject::Layer layer, const std::vector<bpf_insn>& body) {
+  CheckOpen(env);
+  if (loaded_) throw errors::Make(env, "EINVAL", EINVAL, "injectFilter() must come before load()");
+  int index = static_cast<int>(layer);
+  if (injected_[index]) throw errors::Make(env, "EINVAL", EINVAL, "a filter for this layer was already injected");
+  InjectInto(env, layer, body);
+  injected_[index] = true;
+  config_.filter = 1;
+  WriteConfig(env);
+}
+
+void Session::InjectInto(Napi::Env env, filter_inject::Layer layer, const std::vector<bpf_insn>& body) {
+  for (const auto& probe : kProbes) {
+    std::string why;
+    int patched = filter_inject::Inject(Program(env, probe.program), layer, body, &why);
+    if (patched == 0)
+      throw errors::Make(env, "EINVAL", EINVAL, std::string(probe.program) + " has no pcap filter placeholder: " + kRebuild);
+    if (patched < 0) throw errors::Make(env, "EINVAL", -patched, why);
+  }
+}
+
 std::vector<Session::Unavailable> Session::Load(Napi::Env env) {
   CheckOpen(env);
   if (loaded_) throw errors::Make(env, "EINVAL", EINVAL, "the BPF programs are already loaded");
+  // Filtering is on: a layer nobody gave a filter matches nothing (its unpatched marker would match all).
+  if (config_.filter)
+    for (auto layer : {filter_inject::Layer::L2, filter_inject::Layer::L3})
+      if (!injected_[static_cast<int>(layer)]) {
+        InjectInto(env, layer, filter_inject::RejectAll());
+        injected_[static_cast<int>(layer)] = true;
+      }
 
   // A program whose tracepoint is missing or changed would fail the whole load.
   btf* vmlinux = btf__load_vmlinux_btf();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <bpf/libbpf.h>
+#include <linux/types.h>
 #include <napi.h>
 
 #include <map>
@@ -10,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "filter_inject.h"
 #include "ring_stream.h"
+#include "skbtrail.h"
 
 class Session {
  public:
@@ -28,6 +31,9 @@ class Session {
   ~Session() { Close(); }
 
   void SetAutoload(Napi::Env env, const std::string& program, bool autoload);
+  // Before load: splices a translated pcap filter into every program's placeholder of
+  // that layer and turns filtering on. A layer left without a filter matches nothing.
+  void InjectFilter(Napi::Env env, filter_inject::Layer layer, const std::vector<bpf_insn>& body);
   // Loads every program left to autoload whose tracepoint this kernel has, in the
   // shape the program expects; returns the ones skipped for that reason.
   std::vector<Unavailable> Load(Napi::Env env);
@@ -48,10 +54,14 @@ class Session {
   bpf_program* Program(Napi::Env env, const std::string& name) const;
   bpf_map* Map(Napi::Env env, const char* name) const;
   void Configure(Napi::Env env, const Options& options);
+  void WriteConfig(Napi::Env env);
+  void InjectInto(Napi::Env env, filter_inject::Layer layer, const std::vector<bpf_insn>& body);
   void DetachAll();
 
   bpf_object* obj_;
   bool loaded_ = false;
+  skbtrail_config config_ = {};
+  bool injected_[2] = {false, false};  // per filter_inject::Layer
   std::map<std::string, std::string> unavailable_;  // program -> why it was not loaded
   std::vector<bpf_link*> links_;
   std::shared_ptr<RingStream> stream_;

@@ -58,9 +58,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--debug', 'print stacks and the libbpf/verifier log on errors', false)
     .action(async (filter: string[], o) => {
       debug = o.debug;
-      if (filter.length > 0) {
-        throw new RecorderError('NOT_SUPPORTED', `pcap-filter expressions are not yet supported ("${filter.join(' ')}") — record without one and select packets in the analyzer (skbtrail query/show)`);
-      }
+      // Like tcpdump: the words of the expression, joined by spaces.
+      const pcapFilter = filter.join(' ').trim() !== '' ? filter.join(' ') : undefined;
       const output: string = o.write ?? defaultOutput();
       const result = await record({
         output,
@@ -71,6 +70,7 @@ export async function main(argv: string[]): Promise<number> {
         maxEvents: o.maxEvents,
         readyFile: o.readyFile,
         filterFunc: o.filterFunc,
+        pcapFilter,
         argv: ['skbtrail', ...argv],
         log,
       });

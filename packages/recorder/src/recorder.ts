@@ -3,6 +3,7 @@ import { RecordingWriter, type EndMeta, type EventColumns, type StartMeta } from
 import { AddressCollector } from './addresses.js';
 import { chooseBackend, type BackendName } from './backend.js';
 import { RecorderError, fromNativeError } from './errors.js';
+import { compileFilter, type CompiledFilter } from './filter/index.js';
 import { bootToRealtimeNs, hostInfo } from './host.js';
 import { readKallsyms, symbolsFor } from './kallsyms.js';
 import { loadNative, type Handle, type NativeAddon } from './native.js';
@@ -20,6 +21,8 @@ export interface RecordOptions {
   maxEvents?: number;
   readyFile?: string;
   filterFunc?: RegExp;
+  /** pcap-filter expression (man 7 pcap-filter): only events of matching packets are recorded. */
+  pcapFilter?: string;
   argv: string[];
   /** One line of progress or diagnostics for stderr. */
   log: (line: string) => void;
@@ -47,7 +50,13 @@ const DROP_REASON_PREFIX = 'SKB_DROP_REASON_';
 export async function record(opts: RecordOptions): Promise<RecordResult> {
   const native = loadNative();
   const choice = chooseBackend(opts.backend, native.probes(), opts.filterFunc);
+  // A bad expression is a usage error, before anything is loaded or written.
+  const filter = opts.pcapFilter !== undefined ? compileFilter(native, opts.pcapFilter) : null;
   const dropReasons = readDropReasons(native);
+  // Namespaces and links are scanned before any probe is attached (and again after detach),
+  // so the recorder's own netlink traffic never lands in the recording.
+  const netns = scanNetns();
+  const ifaces = scanIfaces(netns);
 
   let handle: Handle | undefined;
   const unavailable = new Map<string, string>();
@@ -55,6 +64,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     handle = native.open(native.objectPath, { snaplen: opts.snaplen, outputStack: opts.outputStack });
     const selected = new Set(choice.probes.map((p) => p.program));
     for (const p of native.probes()) native.setAutoload(handle, p.program, selected.has(p.program));
+    if (filter) injectFilter(native, handle, filter, opts.log);
     // Tracepoints this kernel lacks or shaped differently are left out by the addon, not fatal.
     for (const u of native.load(handle).unavailable) unavailable.set(u.program, u.reason);
   } catch (err) {
@@ -84,7 +94,6 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     opts.log(`${choice.reason}; attached ${attached.length} probes (ignored ${ignored.length})`);
     for (const i of ignored) opts.log(`ignored ${i.probe}: ${i.error}`);
 
-    const netns = scanNetns();
     const meta: StartMeta = {
       recorder: {
         version: VERSION,
@@ -99,7 +108,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
           attached,
           ignored,
         },
-        filters: { func: opts.filterFunc?.source ?? null },
+        filters: { func: opts.filterFunc?.source ?? null, pcap: filter?.expression ?? null },
       },
       host: hostInfo(),
       clock: { bootToRealtimeNs: bootToRealtimeNs().toString() },
@@ -108,7 +117,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
       probes: native.probes().map((p) => ({ id: p.id, name: p.name, kind: 'tracepoint', target: p.target })),
       dropReasons,
       netns,
-      ifaces: scanIfaces(netns),
+      ifaces,
     };
 
     const writer = createWriter(opts.output, meta);
@@ -117,6 +126,15 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     return { events: writer.eventsWritten, lost: end.lost.total, stopReason: result.stopReason, signal: result.signal, attached, ignored };
   } finally {
     native.close(handle);
+  }
+}
+
+/** Splices both translations into every program before load; filtering is on from then. */
+function injectFilter(native: NativeAddon, handle: Handle, filter: CompiledFilter, log: (line: string) => void): void {
+  native.injectFilter(handle, 'l2', filter.l2.insns);
+  native.injectFilter(handle, 'l3', filter.l3.insns);
+  if (filter.l3RejectsAll !== null) {
+    log(`pcap-filter needs a link-layer header (libpcap for raw IP: ${filter.l3RejectsAll}): packets seen without one are not recorded`);
   }
 }
 
