@@ -53,6 +53,8 @@ struct slot {
 	struct skbtrail_event ev;
 	/* Header bytes, sent right after ev; then the pcap filter's scratch memory. */
 	struct skbtrail_filter_buf buf;
+	/* Room for the raw struct sk_buff, copied right after the header bytes (output_skb). */
+	__u8 skb_room[SKBTRAIL_SKB_MAX];
 };
 _Static_assert(__builtin_offsetof(struct slot, buf) == sizeof(struct skbtrail_event),
 	       "header bytes must follow the event: they are sent with it");
@@ -171,10 +173,29 @@ static __always_inline bool filter_matches(struct slot *slot, __u32 copied, __u3
 	return false;
 }
 
-static __always_inline int record(void *ctx, __u16 probe, struct sk_buff *skb,
-				  __u32 reason, __u64 location)
+#include "filters.h"
+#include "track.h"
+
+/* The raw struct sk_buff (this kernel's size, from BTF) right after `cap` header bytes; returns its size, 0 if unreadable. */
+static __always_inline __u32 copy_skb(struct sk_buff *skb, struct slot *slot, __u32 cap)
 {
-	__u32 zero = 0, depth, copied, cap, wirelen;
+	__u32 size = bpf_core_type_size(struct sk_buff);
+
+	if (size > SKBTRAIL_SKB_MAX)
+		size = SKBTRAIL_SKB_MAX;
+	if (cap > SKBTRAIL_SNAPLEN_MAX)
+		cap = SKBTRAIL_SNAPLEN_MAX;
+	if (bpf_probe_read_kernel(slot->buf.bytes + cap, size, skb))
+		return 0;
+	return size;
+}
+
+/* Returns whether the event was recorded (it passed the filters and found room). */
+static __always_inline bool record(void *ctx, __u16 probe, struct sk_buff *skb,
+				   __u32 reason, __u64 location)
+{
+	__u32 zero = 0, depth, copied, cap, wirelen, skb_len = 0;
+	bool tracked, recorded = false;
 	__u32 snaplen = CONFIG.snaplen;
 	struct scratch_area *area;
 	struct skbtrail_event *ev;
@@ -182,14 +203,14 @@ static __always_inline int record(void *ctx, __u16 probe, struct sk_buff *skb,
 	struct slot *slot;
 
 	if (!skb)
-		return 0;
+		return false;
 	area = bpf_map_lookup_elem(&scratch, &zero);
 	if (!area)
-		return 0;
+		return false;
 	depth = area->depth;
 	if (depth >= NEST_MAX) {
 		count_lost();
-		return 0;
+		return false;
 	}
 	area->depth = depth + 1;
 	slot = &area->slots[depth & (NEST_MAX - 1)];
@@ -197,18 +218,25 @@ static __always_inline int record(void *ctx, __u16 probe, struct sk_buff *skb,
 
 	if (snaplen > SKBTRAIL_SNAPLEN_MAX)
 		snaplen = SKBTRAIL_SNAPLEN_MAX;
+	/* A tracked skb (--filter-track-skb) bypasses every filter, like pwru's. */
+	tracked = track_has(skb);
+	if (!tracked && !meta_matches(skb))
+		goto out;
 	/*
 	 * Headers first, so a packet the filter rejects costs only this copy and the filter.
 	 * The filter sees every linear header byte up to its bound, whatever the snaplen.
 	 */
-	copied = capture_headers(skb, slot, CONFIG.filter ? SKBTRAIL_FILTER_BYTES : snaplen, &wirelen);
-	if (CONFIG.filter && !filter_matches(slot, copied, wirelen))
+	copied = capture_headers(skb, slot, CONFIG.filter && !tracked ? SKBTRAIL_FILTER_BYTES : snaplen, &wirelen);
+	if (CONFIG.filter && !tracked && !filter_matches(slot, copied, wirelen))
 		goto out;
+	if (!tracked)
+		track_add(skb);
 	cap = copied < snaplen ? copied : snaplen;
 
 	ev->ts = bpf_ktime_get_ns();
 	ev->skb = (__u64)skb;
 	ev->location = location;
+	ev->retval = 0;
 	ev->pid = bpf_get_current_pid_tgid() >> 32;
 	ev->cpu = bpf_get_smp_processor_id();
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
@@ -222,18 +250,25 @@ static __always_inline int record(void *ctx, __u16 probe, struct sk_buff *skb,
 	ev->mark = BPF_CORE_READ(skb, mark);
 	ev->protocol = bpf_ntohs(BPF_CORE_READ(skb, protocol));
 	ev->pkt_type = BPF_CORE_READ_BITFIELD_PROBED(skb, pkt_type);
-	ev->stack_id = CONFIG.output_stack ? bpf_get_stackid(ctx, &stacks, 0) : -1;
-	ev->pad = 0;
+	/* --output-caller: the caller of a free is its location; any other's is in its stack. */
+	ev->stack_id = CONFIG.output_stack || (CONFIG.output_caller && !location) ? bpf_get_stackid(ctx, &stacks, 0) : -1;
 
 	/* Restate the bound right before the output so the verifier sees it. */
 	if (cap > SKBTRAIL_SNAPLEN_MAX)
 		cap = SKBTRAIL_SNAPLEN_MAX;
 	ev->cap_len = cap;
-	if (bpf_ringbuf_output(&events, slot, sizeof(*ev) + cap, wakeup_flag()))
+	if (CONFIG.output_skb)
+		skb_len = copy_skb(skb, slot, cap);
+	if (skb_len > SKBTRAIL_SKB_MAX)
+		skb_len = SKBTRAIL_SKB_MAX;
+	ev->skb_len = skb_len;
+	if (bpf_ringbuf_output(&events, slot, sizeof(*ev) + cap + skb_len, wakeup_flag()))
 		count_lost();
+	else
+		recorded = true;
 out:
 	area->depth = depth;
-	return 0;
+	return recorded;
 }
 
 SEC("tp_btf/kfree_skb")
@@ -242,13 +277,20 @@ int BPF_PROG(tp_kfree_skb, struct sk_buff *skb, void *location)
 	/* The reason argument came with enum skb_drop_reason (5.17); before it, reading ctx[2] fails to load. */
 	__u32 reason = bpf_core_type_exists(enum skb_drop_reason) ? (__u32)ctx[2] : 0;
 
-	return record(ctx, PROBE_kfree_skb, skb, reason, (__u64)location);
+	record(ctx, PROBE_kfree_skb, skb, reason, (__u64)location);
+	track_forget(skb);
+	return 0;
 }
 
 SEC("tp_btf/consume_skb")
-int BPF_PROG(tp_consume_skb, struct sk_buff *skb, void *location)
+int BPF_PROG(tp_consume_skb, struct sk_buff *skb)
 {
-	return record(ctx, PROBE_consume_skb, skb, 0, (__u64)location);
+	/* The location argument came (6.3) with the event's location field; before it, reading ctx[1] fails to load. */
+	__u64 location = bpf_core_field_exists(struct trace_event_raw_consume_skb, location) ? ctx[1] : 0;
+
+	record(ctx, PROBE_consume_skb, skb, 0, location);
+	track_forget(skb);
+	return 0;
 }
 
 /* A tracepoint recorded for its skb alone; the arguments are listed up to the skb. */
@@ -256,7 +298,8 @@ int BPF_PROG(tp_consume_skb, struct sk_buff *skb, void *location)
 	SEC("tp_btf/" #name)                                                      \
 	int BPF_PROG(tp_##name, __VA_ARGS__)                                      \
 	{                                                                         \
-		return record(ctx, PROBE_##name, (struct sk_buff *)skb, 0, 0);    \
+		record(ctx, PROBE_##name, (struct sk_buff *)skb, 0, 0);           \
+		return 0;                                                         \
 	}
 
 TRACE_SKB(skb_copy_datagram_iovec, const struct sk_buff *skb)
@@ -272,3 +315,146 @@ TRACE_SKB(qdisc_dequeue, struct Qdisc *q, const struct netdev_queue *txq, int pa
 TRACE_SKB(tcp_retransmit_skb, const struct sock *sk, const struct sk_buff *skb)
 TRACE_SKB(tcp_send_reset, const struct sock *sk, const struct sk_buff *skb)
 TRACE_SKB(udp_fail_queue_rcv_skb, int rc, struct sock *sk, struct sk_buff *skb)
+
+/*
+ * Kernel functions taking a struct sk_buff * (found in BTF by the recorder): one program
+ * per position of that argument, 1 to SKBTRAIL_SKB_ARG_MAX. A kprobe-multi link, or one
+ * kprobe link per function, attaches the same program to every function with its skb at
+ * that position; fentry/fexit programs are templates the loader copies once per function.
+ * Either way the program learns which function it runs in from its address. They load
+ * only when the recorder asks ("?": autoload off), since fentry/fexit need a target first.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* sized by the loader: one entry per function address */
+	__type(key, __u64);     /* the function's address (kallsyms) */
+	__type(value, struct skbtrail_func_probe);
+} func_probes SEC(".maps");
+
+/* A call whose entry was recorded (fentry), so its return is too. */
+struct call_key {
+	__u64 skb;
+	__u64 probe; /* the fentry probe id */
+};
+
+/* Calls in flight; an LRU, so a return never seen (a detach mid-call) ages out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct call_key);
+	__type(value, __u8);
+} calls SEC(".maps");
+
+static __always_inline struct skbtrail_func_probe *func_probe(void *ctx)
+{
+	__u64 ip = bpf_get_func_ip(ctx);
+
+	return bpf_map_lookup_elem(&func_probes, &ip);
+}
+
+static __always_inline int record_entry(void *ctx, struct sk_buff *skb, bool remember)
+{
+	struct skbtrail_func_probe *fp = func_probe(ctx);
+	struct call_key call = { .skb = (__u64)skb };
+	__u8 one = 1;
+
+	if (!fp)
+		return 0;
+	call.probe = fp->probe;
+	if (record(ctx, fp->probe, skb, 0, 0) && remember)
+		bpf_map_update_elem(&calls, &call, &one, BPF_ANY);
+	return 0;
+}
+
+/* The return register holds more than the return type: keep its bytes, extended by its sign. */
+static __always_inline __s64 narrow_return(__u64 reg, __s8 ret)
+{
+	switch (ret) {
+	case -1: return (__s8)reg;
+	case 1: return (__u8)reg;
+	case -2: return (__s16)reg;
+	case 2: return (__u16)reg;
+	case -4: return (__s32)reg;
+	case 4: return (__u32)reg;
+	case 0: return 0;
+	default: return reg;
+	}
+}
+
+/*
+ * A function's return, recorded when its entry was (so the filters apply). Only the return
+ * value and who returned: the function may have freed the skb, so its fields are not read.
+ */
+static __always_inline int record_return(void *ctx, struct sk_buff *skb)
+{
+	struct skbtrail_func_probe *fp = func_probe(ctx);
+	struct call_key call = { .skb = (__u64)skb };
+	struct skbtrail_event ev = {};
+	__u64 retval = 0;
+
+	if (!fp)
+		return 0;
+	call.probe = fp->probe;
+	if (!bpf_map_lookup_elem(&calls, &call))
+		return 0;
+	bpf_map_delete_elem(&calls, &call);
+	bpf_get_func_ret(ctx, &retval);
+	ev.ts = bpf_ktime_get_ns();
+	ev.skb = (__u64)skb;
+	ev.retval = narrow_return(retval, fp->ret);
+	ev.pid = bpf_get_current_pid_tgid() >> 32;
+	ev.cpu = bpf_get_smp_processor_id();
+	bpf_get_current_comm(ev.comm, sizeof(ev.comm));
+	ev.probe = fp->probe + 1;
+	ev.stack_id = -1;
+	ev.net_off = SKBTRAIL_OFF_NONE;
+	ev.trans_off = SKBTRAIL_OFF_NONE;
+	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), wakeup_flag()))
+		count_lost();
+	return 0;
+}
+
+#define FUNC_PROGRAMS(n)                                                                  \
+	SEC("?kprobe.multi")                                                              \
+	int kprobe_multi_skb_##n(struct pt_regs *ctx)                                     \
+	{                                                                                 \
+		return record_entry(ctx, (struct sk_buff *)PT_REGS_PARM##n(ctx), false);  \
+	}                                                                                 \
+	SEC("?kprobe")                                                                    \
+	int kprobe_skb_##n(struct pt_regs *ctx)                                           \
+	{                                                                                 \
+		return record_entry(ctx, (struct sk_buff *)PT_REGS_PARM##n(ctx), false);  \
+	}                                                                                 \
+	SEC("?fentry")                                                                    \
+	int fentry_skb_##n(__u64 *ctx)                                                    \
+	{                                                                                 \
+		return record_entry(ctx, (struct sk_buff *)ctx[n - 1], true);             \
+	}                                                                                 \
+	SEC("?fexit")                                                                     \
+	int fexit_skb_##n(__u64 *ctx)                                                     \
+	{                                                                                 \
+		return record_return(ctx, (struct sk_buff *)ctx[n - 1]);                  \
+	}
+
+FUNC_PROGRAMS(1)
+FUNC_PROGRAMS(2)
+FUNC_PROGRAMS(3)
+FUNC_PROGRAMS(4)
+FUNC_PROGRAMS(5)
+
+/*
+ * tc BPF programs (--filter-trace-tc), copied once per program like fentry_skb_N. The
+ * verifier hands a tracing program the target's struct __sk_buff * as the struct sk_buff *
+ * it really is; fexit's return value is the program's verdict (TC_ACT_*).
+ */
+SEC("?fentry")
+int fentry_tc(__u64 *ctx)
+{
+	return record_entry(ctx, (struct sk_buff *)ctx[0], true);
+}
+
+SEC("?fexit")
+int fexit_tc(__u64 *ctx)
+{
+	return record_return(ctx, (struct sk_buff *)ctx[0]);
+}

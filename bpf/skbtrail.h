@@ -38,12 +38,37 @@
 
 #define SKBTRAIL_PROBE_COUNT 15
 
+/*
+ * Kernel functions are probed when their struct sk_buff * is one of their first
+ * SKBTRAIL_SKB_ARG_MAX arguments: skbtrail.bpf.c has a program per position for each kind
+ * (kprobe_multi_skb_N, kprobe_skb_N, fentry_skb_N, fexit_skb_N).
+ */
+#define SKBTRAIL_SKB_ARG_MAX 5
+
+/* The func_probes map's value: which probe a function address is, and how its return value reads. */
+struct skbtrail_func_probe {
+	__u16 probe; /* probe id; the function's fexit events take probe + 1 */
+	__s8 ret;    /* the return type's size in bytes, negative when signed (-4: int); 0: void */
+	__u8 pad;
+};
+
 /* Load-time settings, placed in .rodata (const volatile) between open and load. */
 struct skbtrail_config {
 	__u32 snaplen;      /* header bytes to capture, <= SKBTRAIL_SNAPLEN_MAX */
 	__u32 output_stack; /* 1: record a kernel stack id per event */
 	__u32 filter;       /* 1: a pcap filter was injected; record only the events it matches */
+	/* pwru's --filter-* options (bpf/filters.h); all combine with AND, in the kernel. */
+	__u32 filter_netns;     /* nonzero: only skbs in the network namespace of this inode */
+	__u32 filter_mark;      /* only skbs with (mark & filter_mark_mask) == filter_mark ... */
+	__u32 filter_mark_mask; /* ... when this is nonzero */
+	__u32 filter_ifindex;   /* nonzero: only skbs whose device has this ifindex (in filter_netns) */
+	__u32 track_skb;        /* 1: an skb that matched once is recorded until freed (bpf/track.h) */
+	__u32 output_skb;       /* 1: every event carries the raw struct sk_buff (skb_len bytes) */
+	__u32 output_caller;    /* 1: a stack id for events that carry no location (the caller is in it) */
 };
+
+/* Upper bound of the raw struct sk_buff bytes an event carries (224 on 6.18). */
+#define SKBTRAIL_SKB_MAX 512
 
 /*
  * pcap-filter injection (see bpf/pcap_filter.h). A compiled expression runs as eBPF code
@@ -70,7 +95,8 @@ struct skbtrail_filter_buf {
 
 /*
  * One event. Fixed part first; `cap_len` bytes of packet headers follow it in the
- * ring-buffer record (the record is sizeof(struct skbtrail_event) + cap_len bytes).
+ * ring-buffer record, then `skb_len` bytes of the struct sk_buff itself (the record is
+ * sizeof(struct skbtrail_event) + cap_len + skb_len bytes).
  * Header bytes start at the mac header when the skb has one, else at the network
  * header; net_off/trans_off are offsets into those bytes (SKBTRAIL_OFF_NONE: unknown).
  */
@@ -78,6 +104,7 @@ struct skbtrail_event {
 	__u64 ts;        /* bpf_ktime_get_ns(): CLOCK_MONOTONIC ns */
 	__u64 skb;       /* struct sk_buff address */
 	__u64 location;  /* kfree_skb/consume_skb: caller address; else 0 */
+	__s64 retval;    /* fexit: the function's return value; else 0 */
 	__u32 pid;       /* thread group id of the current task */
 	__u32 netns;     /* inode of the skb's netns (dev's, else sk's); 0 unknown */
 	__u32 ifindex;   /* skb->dev->ifindex, 0 when no device */
@@ -94,7 +121,7 @@ struct skbtrail_event {
 	__u16 trans_off; /* transport header offset in the captured bytes */
 	__u8 has_mac;    /* 1: captured bytes start at the mac header */
 	__u8 pkt_type;   /* skb->pkt_type */
-	__u16 pad;
+	__u16 skb_len;   /* raw struct sk_buff bytes following the header bytes (output_skb); else 0 */
 	char comm[SKBTRAIL_COMM_LEN];
 };
 
@@ -103,6 +130,6 @@ struct skbtrail_event {
 #else
 #define SKBTRAIL_STATIC_ASSERT _Static_assert
 #endif
-SKBTRAIL_STATIC_ASSERT(sizeof(struct skbtrail_event) == 88, "skbtrail_event layout changed: update the addon and docs/format.md");
+SKBTRAIL_STATIC_ASSERT(sizeof(struct skbtrail_event) == 96, "skbtrail_event layout changed: update the addon and docs/format.md");
 
 #endif

@@ -19,7 +19,7 @@ const bpfObjects = ['skbtrail', 'filter_test'].map((name) => ({
   source: join(bpfDir, `${name}.bpf.c`),
   object: join(buildDir, `${name}.bpf.o`),
 }));
-const bpfHeaders = ['skbtrail.h', 'pcap_filter.h'].map((h) => join(bpfDir, h));
+const bpfHeaders = ['skbtrail.h', 'pcap_filter.h', 'filters.h', 'track.h'].map((h) => join(bpfDir, h));
 const addon = join(buildDir, 'Release', 'skbtrail_native.node');
 const optional = process.argv.includes('--optional');
 

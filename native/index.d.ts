@@ -32,6 +32,24 @@ export interface OpenOptions {
   outputStack?: boolean;
   /** Ring buffer size, rounded up to a power of two of at least a page. Default 16 MiB. */
   ringbufBytes?: number;
+  /** Record only skbs in the network namespace with this inode (0: any). */
+  filterNetns?: number;
+  /** With filterMarkMask: record only skbs whose (mark & filterMarkMask) == filterMark. */
+  filterMark?: number;
+  /** 0 (default): no mark filter. */
+  filterMarkMask?: number;
+  /** Record only skbs whose device has this ifindex (0: any); pair it with filterNetns. */
+  filterIfindex?: number;
+  /** Keep recording an skb that matched once, filters or not, until kfree_skb/consume_skb. Default false. */
+  trackSkb?: boolean;
+  /** Bound of the tracked-skb map; skbs beyond it are counted (trackOverflow). Default 65536. */
+  trackMax?: number;
+  /** Every event carries the raw struct sk_buff (NativeBatch.skbData). Default false. */
+  outputSkb?: boolean;
+  /** A stack id for every event without a location, so its caller can be named. Default false. */
+  outputCaller?: boolean;
+  /** BTF file describing the kernel, for CO-RE relocations. Default: /sys/kernel/btf/vmlinux. */
+  kernelBtf?: string;
 }
 
 /**
@@ -70,12 +88,65 @@ export declare function load(handle: Handle): LoadResult;
  */
 export declare function attach(handle: Handle, programName: string): void;
 
+/**
+ * Before load(): the table the kernel-function programs (kprobe_multi_skb_N, kprobe_skb_N,
+ * fentry_skb_N, fexit_skb_N, fentry_tc, fexit_tc) look their probe id up in, by the address of
+ * the function they run in (bpf_get_func_ip): addrs[i] -> ids[i]. fexit events take the id after
+ * the function's, and their return value narrowed to rets[i] bytes (negative: signed, -4 for an
+ * int; 0: void). Throws NativeError EINVAL (lengths differ, after load).
+ */
+export declare function setFuncProbes(handle: Handle, addrs: BigUint64Array, ids: Uint16Array, rets: Int8Array): void;
+
+/**
+ * Before load(): the kernel function a fentry_skb_N/fexit_skb_N template is verified against
+ * (any function with its skb at argument N). attachTracing() then copies the loaded template.
+ */
+export declare function setAttachTarget(handle: Handle, programName: string, func: string): void;
+
+/**
+ * One kprobe-multi link attaching a kprobe_multi_skb_N program to all of funcs at once.
+ * Throws NativeError ATTACH (the kernel refuses the whole link if it refuses one function).
+ */
+export declare function attachKprobeMulti(handle: Handle, programName: string, funcs: string[]): void;
+
+/** One kprobe link attaching a kprobe_skb_N program to func. Throws NativeError ATTACH. */
+export declare function attachKprobe(handle: Handle, programName: string, func: string): void;
+
+/**
+ * Loads a copy of the loaded fentry/fexit template programName verified against func (defined
+ * by module, or by the kernel when module is null) and attaches it. Throws NativeError ATTACH
+ * (log: the verifier's when the copy was refused), ENOENT (module without BTF).
+ */
+export declare function attachTracing(handle: Handle, programName: string, func: string, module?: string | null): void;
+
+/** A tc (sched_cls) BPF program in the kernel that fentry/fexit can trace (it has BTF). */
+export interface TcProgram {
+  id: number;
+  /** the program's name (at most 15 characters) */
+  name: string;
+  /** its main function's name in its BTF */
+  func: string;
+  /** its JITed address: what bpf_get_func_ip() reports in a trampoline on it (for setFuncProbes) */
+  addr: bigint;
+}
+
+/** The tc BPF programs loaded now that have BTF (pwru's --filter-trace-tc targets). */
+export declare function tcPrograms(): TcProgram[];
+
+/** Before load(): like setAttachTarget, for fentry_tc/fexit_tc and a tc program (by id). */
+export declare function setAttachTargetProg(handle: Handle, programName: string, progId: number): void;
+
+/** Like attachTracing, for a tc program (by id): a copy of fentry_tc/fexit_tc on its main function. */
+export declare function attachTracingToProg(handle: Handle, programName: string, progId: number): void;
+
 /** Columnar events of one delivery; n = length, every array has n entries but headerOffsets (n + 1). */
 export interface NativeBatch {
   length: number;
   ts: BigUint64Array;
   skb: BigUint64Array;
   location: BigUint64Array;
+  /** fexit events: the function's return value; else 0 */
+  retval: BigInt64Array;
   pid: Uint32Array;
   netns: Uint32Array;
   ifindex: Uint32Array;
@@ -99,6 +170,10 @@ export interface NativeBatch {
   headers: Uint8Array;
   /** Offsets into headers: event i's bytes are headers[headerOffsets[i] .. headerOffsets[i+1]). */
   headerOffsets: Int32Array;
+  /** outputSkb: the raw struct sk_buff of every event, concatenated; absent when no event of the batch has one. */
+  skbData?: Uint8Array;
+  /** n + 1 offsets into skbData, like headerOffsets; present with skbData. */
+  skbDataOffsets?: Int32Array;
 }
 
 export interface StartOptions {
@@ -126,6 +201,16 @@ export declare function stop(handle: Handle): Promise<void>;
 /** Events dropped in the kernel (ring buffer full, or nested deeper than 4 levels), per possible CPU. Readable until close(). */
 export declare function lost(handle: Handle): number[];
 
+/** Matching events whose skb trackSkb could not track because its map was full, per possible CPU. Readable until close(). */
+export declare function trackOverflow(handle: Handle): number[];
+
+/**
+ * struct sk_buff and the types it embeds, cut out of a BTF file (null: the running kernel's),
+ * as a standalone raw BTF blob; structs seen only behind pointers are forward declarations.
+ * typeId is struct sk_buff's id in the blob, size its sizeof. Throws NativeError ENOENT.
+ */
+export declare function skbBtf(btfPath: string | null): { btf: Uint8Array; typeId: number; size: number };
+
 /** Kernel stack frames (addresses, innermost first) per stack id; empty when unknown. */
 export declare function stacks(handle: Handle, ids: Int32Array): BigUint64Array[];
 
@@ -137,6 +222,31 @@ export declare function close(handle: Handle): void;
  * (/sys/kernel/btf/vmlinux). Empty when the enum does not exist.
  */
 export declare function btfEnum(btfPath: string | null, enumName: string): { name: string; value: number }[];
+
+/** A kernel function that takes a struct sk_buff *. */
+export interface BtfSkbFunc {
+  name: string;
+  /** 1-based position of its first struct sk_buff * argument, 1..5 */
+  skbArg: number;
+  /** its return type's size in bytes, negative when signed (-4: int, 8: a pointer); 0: void */
+  ret: number;
+}
+
+/**
+ * The functions in kernel BTF taking a struct sk_buff * in one of their first five arguments,
+ * in BTF order. btf: the kernel's BTF file (default /sys/kernel/btf/vmlinux); moduleBtf: a
+ * module's BTF (/sys/kernel/btf/<module>), read on top of the kernel's: then only the module's
+ * own functions. Functions whose skb argument comes after one wider than 8 bytes are left out.
+ * Throws NativeError (ENOENT and others) when a file can't be read as BTF.
+ */
+export declare function btfSkbFuncs(source: { btf?: string; moduleBtf?: string }): BtfSkbFunc[];
+
+/**
+ * Whether this kernel attaches a probe of this kind: loads a program that only returns 0,
+ * attaches it to func (a kernel function that can be probed) and closes both. error names
+ * the step that failed and why ("creating a kprobe-multi link: Operation not supported").
+ */
+export declare function probeBackend(kind: 'kprobe' | 'kprobe-multi' | 'fentry', func: string): { ok: boolean; errno: number; error: string };
 
 /**
  * pcap_compile() on a dead handle (optimized, netmask unknown): the classic BPF program as

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <memory>
 
+#include "backend_probe.h"
+#include "btf_funcs.h"
 #include "errors.h"
 #include "filter_inject.h"
 #include "kernel_btf.h"
@@ -12,6 +14,8 @@
 #include "pcap_expr.h"
 #include "probes.h"
 #include "session.h"
+#include "tc_progs.h"
+#include "skb_btf.h"
 
 namespace {
 
@@ -74,6 +78,16 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   NumberOption(o, "snaplen", &options.snaplen);
   NumberOption(o, "ringbufBytes", &options.ringbufBytes);
   if (!o.Get("outputStack").IsUndefined()) options.outputStack = o.Get("outputStack").ToBoolean();
+  NumberOption(o, "filterNetns", &options.filterNetns);
+  NumberOption(o, "filterMark", &options.filterMark);
+  NumberOption(o, "filterMarkMask", &options.filterMarkMask);
+  NumberOption(o, "filterIfindex", &options.filterIfindex);
+  NumberOption(o, "trackMax", &options.trackMax);
+  for (auto [key, flag] : {std::pair<const char*, bool*>{"trackSkb", &options.trackSkb},
+                           {"outputSkb", &options.outputSkb},
+                           {"outputCaller", &options.outputCaller}})
+    if (!o.Get(key).IsUndefined()) *flag = o.Get(key).ToBoolean();
+  if (o.Get("kernelBtf").IsString()) options.kernelBtf = o.Get("kernelBtf").As<Napi::String>();
 
   auto* box = new SessionBox{nullptr, env};
   try {
@@ -122,6 +136,69 @@ Napi::Value Attach(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+bool IsTypedArrayOf(const Napi::Value& v, napi_typedarray_type type) {
+  return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == type;
+}
+
+Napi::Value SetFuncProbes(const Napi::CallbackInfo& info) {
+  if (!IsTypedArrayOf(info[1], napi_biguint64_array) || !IsTypedArrayOf(info[2], napi_uint16_array) ||
+      !IsTypedArrayOf(info[3], napi_int8_array))
+    throw Napi::TypeError::New(info.Env(), "expected addrs (BigUint64Array), ids (Uint16Array) and rets (Int8Array)");
+  auto addrs = info[1].As<Napi::BigUint64Array>();
+  auto ids = info[2].As<Napi::Uint16Array>();
+  auto rets = info[3].As<Napi::Int8Array>();
+  if (ids.ElementLength() != rets.ElementLength()) throw Napi::TypeError::New(info.Env(), "ids and rets differ in length");
+  std::vector<skbtrail_func_probe> probes(ids.ElementLength());
+  for (size_t i = 0; i < probes.size(); i++) probes[i] = {ids[i], rets[i], 0};
+  Unwrap(info).SetFuncProbes(info.Env(), std::vector<uint64_t>(addrs.Data(), addrs.Data() + addrs.ElementLength()),
+                             std::move(probes));
+  return info.Env().Undefined();
+}
+
+Napi::Value SetAttachTarget(const Napi::CallbackInfo& info) {
+  Unwrap(info).SetAttachTarget(info.Env(), StringArg(info, 1, "programName"), StringArg(info, 2, "func"));
+  return info.Env().Undefined();
+}
+
+Napi::Value AttachKprobeMulti(const Napi::CallbackInfo& info) {
+  if (!info[2].IsArray()) throw Napi::TypeError::New(info.Env(), "funcs must be an array of strings");
+  auto array = info[2].As<Napi::Array>();
+  std::vector<std::string> funcs;
+  for (uint32_t i = 0; i < array.Length(); i++) {
+    Napi::Value f = array.Get(i);
+    if (!f.IsString()) throw Napi::TypeError::New(info.Env(), "funcs must be an array of strings");
+    funcs.push_back(f.As<Napi::String>());
+  }
+  Unwrap(info).AttachKprobeMulti(info.Env(), StringArg(info, 1, "programName"), funcs);
+  return info.Env().Undefined();
+}
+
+Napi::Value AttachKprobe(const Napi::CallbackInfo& info) {
+  Unwrap(info).AttachKprobe(info.Env(), StringArg(info, 1, "programName"), StringArg(info, 2, "func"));
+  return info.Env().Undefined();
+}
+
+Napi::Value AttachTracing(const Napi::CallbackInfo& info) {
+  std::string module = info[3].IsUndefined() || info[3].IsNull() ? "" : StringArg(info, 3, "module");
+  Unwrap(info).AttachTracing(info.Env(), StringArg(info, 1, "programName"), StringArg(info, 2, "func"), module);
+  return info.Env().Undefined();
+}
+
+uint32_t ProgIdArg(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "progId must be a number");
+  return info[i].As<Napi::Number>().Uint32Value();
+}
+
+Napi::Value SetAttachTargetProg(const Napi::CallbackInfo& info) {
+  Unwrap(info).SetAttachTargetProg(info.Env(), StringArg(info, 1, "programName"), ProgIdArg(info, 2));
+  return info.Env().Undefined();
+}
+
+Napi::Value AttachTracingToProg(const Napi::CallbackInfo& info) {
+  Unwrap(info).AttachTracingToProg(info.Env(), StringArg(info, 1, "programName"), ProgIdArg(info, 2));
+  return info.Env().Undefined();
+}
+
 Napi::Value Start(const Napi::CallbackInfo& info) {
   Session& session = Unwrap(info);
   if (!info[1].IsFunction()) throw Napi::TypeError::New(info.Env(), "onBatch must be a function");
@@ -139,6 +216,13 @@ Napi::Value Stop(const Napi::CallbackInfo& info) { return Unwrap(info).Stop(info
 
 Napi::Value Lost(const Napi::CallbackInfo& info) {
   auto perCpu = Unwrap(info).Lost(info.Env());
+  Napi::Array out = Napi::Array::New(info.Env(), perCpu.size());
+  for (size_t i = 0; i < perCpu.size(); i++) out.Set(i, static_cast<double>(perCpu[i]));
+  return out;
+}
+
+Napi::Value TrackOverflow(const Napi::CallbackInfo& info) {
+  auto perCpu = Unwrap(info).TrackOverflow(info.Env());
   Napi::Array out = Napi::Array::New(info.Env(), perCpu.size());
   for (size_t i = 0; i < perCpu.size(); i++) out.Set(i, static_cast<double>(perCpu[i]));
   return out;
@@ -199,12 +283,24 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("injectFilter", Napi::Function::New(env, InjectFilter, "injectFilter"));
   exports.Set("load", Napi::Function::New(env, Load, "load"));
   exports.Set("attach", Napi::Function::New(env, Attach, "attach"));
+  exports.Set("setFuncProbes", Napi::Function::New(env, SetFuncProbes, "setFuncProbes"));
+  exports.Set("setAttachTarget", Napi::Function::New(env, SetAttachTarget, "setAttachTarget"));
+  exports.Set("attachKprobeMulti", Napi::Function::New(env, AttachKprobeMulti, "attachKprobeMulti"));
+  exports.Set("attachKprobe", Napi::Function::New(env, AttachKprobe, "attachKprobe"));
+  exports.Set("attachTracing", Napi::Function::New(env, AttachTracing, "attachTracing"));
+  exports.Set("setAttachTargetProg", Napi::Function::New(env, SetAttachTargetProg, "setAttachTargetProg"));
+  exports.Set("attachTracingToProg", Napi::Function::New(env, AttachTracingToProg, "attachTracingToProg"));
+  exports.Set("tcPrograms", Napi::Function::New(env, tc_progs::ListBinding, "tcPrograms"));
   exports.Set("start", Napi::Function::New(env, Start, "start"));
   exports.Set("stop", Napi::Function::New(env, Stop, "stop"));
   exports.Set("lost", Napi::Function::New(env, Lost, "lost"));
   exports.Set("stacks", Napi::Function::New(env, Stacks, "stacks"));
+  exports.Set("trackOverflow", Napi::Function::New(env, TrackOverflow, "trackOverflow"));
+  exports.Set("skbBtf", Napi::Function::New(env, skb_btf::SkbBtf, "skbBtf"));
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("btfEnum", Napi::Function::New(env, BtfEnum, "btfEnum"));
+  exports.Set("btfSkbFuncs", Napi::Function::New(env, btf_funcs::SkbFuncsBinding, "btfSkbFuncs"));
+  exports.Set("probeBackend", Napi::Function::New(env, backend_probe::ProbeBinding, "probeBackend"));
   exports.Set("pcapCompile", Napi::Function::New(env, pcap_expr::Compile, "pcapCompile"));
   exports.Set("pcapOfflineMatch", Napi::Function::New(env, pcap_expr::OfflineMatch, "pcapOfflineMatch"));
   exports.Set("filterTestRun", Napi::Function::New(env, filter_inject::TestRun, "filterTestRun"));

@@ -30,6 +30,7 @@ Napi::TypedArrayOf<T> MoveToTypedArray(Napi::Env env, std::vector<T>& column) {
 
 Batch::Batch(size_t capacity) {
   for (auto* c : {&ts_, &skb_, &location_}) c->reserve(capacity);
+  retval_.reserve(capacity);
   for (auto* c : {&pid_, &netns_, &ifindex_, &mark_, &len_, &mtu_, &reason_}) c->reserve(capacity);
   for (auto* c : {&stackId_, &comm_}) c->reserve(capacity);
   for (auto* c : {&probe_, &protocol_, &cpu_, &netOff_, &transOff_}) c->reserve(capacity);
@@ -37,12 +38,15 @@ Batch::Batch(size_t capacity) {
   headers_.reserve(capacity * kHeaderBytesGuess);
   headerOffsets_.reserve(capacity + 1);
   headerOffsets_.push_back(0);
+  skbDataOffsets_.reserve(capacity + 1);
+  skbDataOffsets_.push_back(0);
 }
 
 void Batch::Append(const skbtrail_event& ev, const uint8_t* headerBytes, size_t headerLen, int32_t comm) {
   ts_.push_back(ev.ts);
   skb_.push_back(ev.skb);
   location_.push_back(ev.location);
+  retval_.push_back(ev.retval);
   pid_.push_back(ev.pid);
   netns_.push_back(ev.netns);
   ifindex_.push_back(ev.ifindex);
@@ -61,6 +65,12 @@ void Batch::Append(const skbtrail_event& ev, const uint8_t* headerBytes, size_t 
   pktType_.push_back(ev.pkt_type);
   headers_.insert(headers_.end(), headerBytes, headerBytes + headerLen);
   headerOffsets_.push_back(static_cast<int32_t>(headers_.size()));
+  skbDataOffsets_.push_back(static_cast<int32_t>(skbData_.size()));
+}
+
+void Batch::AppendSkb(const uint8_t* skbBytes, size_t skbLen) {
+  skbData_.insert(skbData_.end(), skbBytes, skbBytes + skbLen);
+  skbDataOffsets_.back() = static_cast<int32_t>(skbData_.size());
 }
 
 Napi::Object Batch::ToJs(Napi::Env env) {
@@ -69,6 +79,7 @@ Napi::Object Batch::ToJs(Napi::Env env) {
   out.Set("ts", MoveToTypedArray(env, ts_));
   out.Set("skb", MoveToTypedArray(env, skb_));
   out.Set("location", MoveToTypedArray(env, location_));
+  out.Set("retval", MoveToTypedArray(env, retval_));
   out.Set("pid", MoveToTypedArray(env, pid_));
   out.Set("netns", MoveToTypedArray(env, netns_));
   out.Set("ifindex", MoveToTypedArray(env, ifindex_));
@@ -90,6 +101,10 @@ Napi::Object Batch::ToJs(Napi::Env env) {
   out.Set("newComms", comms);
   out.Set("headers", MoveToTypedArray(env, headers_));
   out.Set("headerOffsets", MoveToTypedArray(env, headerOffsets_));
+  if (!skbData_.empty()) {
+    out.Set("skbData", MoveToTypedArray(env, skbData_));
+    out.Set("skbDataOffsets", MoveToTypedArray(env, skbDataOffsets_));
+  }
   newComms.clear();
   return out;
 }

@@ -70,10 +70,11 @@ Napi::Error FromLoadFailure(Napi::Env env, int err, const std::string& log) {
   return FromErrno(env, err, "loading the BPF programs failed", log);
 }
 
-Napi::Error KernelBtfMissing(Napi::Env env) {
+Napi::Error KernelBtfMissing(Napi::Env env, const std::string& file) {
+  if (!file.empty()) return Make(env, "ENOENT", ENOENT, "kernel BTF file " + file + " can't be read");
   return Make(env, "ENOENT", ENOENT,
               std::string("kernel BTF not found at ") + kernel_btf::kVmlinuxPath +
-                  ": skbtrail needs a kernel built with CONFIG_DEBUG_INFO_BTF");
+                  ": skbtrail needs a kernel built with CONFIG_DEBUG_INFO_BTF (or pass --kernel-btf FILE)");
 }
 
 }  // namespace errors

@@ -19,7 +19,8 @@ Napi::Error FromErrno(Napi::Env env, int err, const std::string& what, const std
 // the verifier's log when the log has one, else FromErrno.
 Napi::Error FromLoadFailure(Napi::Env env, int err, const std::string& log);
 
-// /sys/kernel/btf/vmlinux is missing: the kernel lacks the type information CO-RE needs.
-Napi::Error KernelBtfMissing(Napi::Env env);
+// /sys/kernel/btf/vmlinux (or the kernel BTF file given instead) is missing: the kernel
+// lacks the type information CO-RE needs.
+Napi::Error KernelBtfMissing(Napi::Env env, const std::string& file = "");
 
 }  // namespace errors

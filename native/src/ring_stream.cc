@@ -94,6 +94,8 @@ int RingStream::OnRecord(void* ctx, void* data, size_t size) {
   if (batch.empty()) self->batchStarted_ = Clock::now();
   int32_t comm = self->comms_.Intern(ev->comm, sizeof(ev->comm), &batch.newComms);
   batch.Append(*ev, reinterpret_cast<const uint8_t*>(ev + 1), headerLen, comm);
+  size_t skbLen = std::min<size_t>(ev->skb_len, size - sizeof(skbtrail_event) - headerLen);
+  if (skbLen) batch.AppendSkb(reinterpret_cast<const uint8_t*>(ev + 1) + headerLen, skbLen);
   if (batch.size() >= self->options_.maxBatchEvents) self->Deliver();
   return 0;
 }

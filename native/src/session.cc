@@ -39,17 +39,20 @@ long RodataOffset(const btf* btf, const char* name) {
 }  // namespace
 
 std::unique_ptr<Session> Session::Open(Napi::Env env, const std::string& objPath, const Options& options) {
-  if (access(kernel_btf::kVmlinuxPath, R_OK) != 0) throw errors::KernelBtfMissing(env);
+  const std::string& kernelBtf = options.kernelBtf;
+  if (access(kernelBtf.empty() ? kernel_btf::kVmlinuxPath : kernelBtf.c_str(), R_OK) != 0)
+    throw errors::KernelBtfMissing(env, kernelBtf);
 
   libbpf_log::Clear();
-  bpf_object* obj = bpf_object__open_file(objPath.c_str(), nullptr);
+  LIBBPF_OPTS(bpf_object_open_opts, openOpts, .btf_custom_path = kernelBtf.empty() ? nullptr : kernelBtf.c_str());
+  bpf_object* obj = bpf_object__open_file(objPath.c_str(), &openOpts);
   if (!obj) {
     int err = errno;
     if (err == ENOENT)
       throw errors::Make(env, "ENOENT", err, "BPF object not found at " + objPath + ": build it with `npm run build -w native`");
     throw errors::FromErrno(env, err, "opening " + objPath + " failed", libbpf_log::Take());
   }
-  std::unique_ptr<Session> session(new Session(obj));
+  std::unique_ptr<Session> session(new Session(obj, kernelBtf));
   for (const auto& probe : kProbes)
     if (!bpf_object__find_program_by_name(obj, probe.program))
       throw errors::Make(env, "EINVAL", EINVAL, objPath + " has no program " + probe.program + ": " + kRebuild);
@@ -65,8 +68,19 @@ void Session::Configure(Napi::Env env, const Options& options) {
 
   config_.snaplen = options.snaplen;
   config_.output_stack = options.outputStack;
+  config_.filter_netns = options.filterNetns;
+  config_.filter_mark = options.filterMark & options.filterMarkMask;
+  config_.filter_mark_mask = options.filterMarkMask;
+  config_.filter_ifindex = options.filterIfindex;
+  config_.track_skb = options.trackSkb;
+  config_.output_skb = options.outputSkb;
+  config_.output_caller = options.outputCaller;
+  if (options.trackSkb && options.trackMax == 0)
+    throw errors::Make(env, "EINVAL", EINVAL, "trackMax must be at least 1");
   WriteConfig(env);
   int err = bpf_map__set_max_entries(Map(env, "events"), RingBytes(options.ringbufBytes));
+  // The tracked-skb map is preallocated: one entry when tracking is off.
+  if (!err) err = bpf_map__set_max_entries(Map(env, "tracked"), options.trackSkb ? options.trackMax : 1);
   if (err) throw errors::FromErrno(env, -err, "configuring the BPF object failed");
 }
 
@@ -129,11 +143,14 @@ void Session::InjectFilter(Napi::Env env, filter_inject::Layer layer, const std:
 }
 
 void Session::InjectInto(Napi::Env env, filter_inject::Layer layer, const std::vector<bpf_insn>& body) {
-  for (const auto& probe : kProbes) {
+  // Every program that reads packets has a placeholder; fexit ones have none: they record a
+  // return only when its entry passed the filters.
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, obj_) {
     std::string why;
-    int patched = filter_inject::Inject(Program(env, probe.program), layer, body, &why);
-    if (patched == 0)
-      throw errors::Make(env, "EINVAL", EINVAL, std::string(probe.program) + " has no pcap filter placeholder: " + kRebuild);
+    int patched = filter_inject::Inject(prog, layer, body, &why);
+    if (patched == 0 && FindProbeByProgram(bpf_program__name(prog)))
+      throw errors::Make(env, "EINVAL", EINVAL, std::string(bpf_program__name(prog)) + " has no pcap filter placeholder: " + kRebuild);
     if (patched < 0) throw errors::Make(env, "EINVAL", -patched, why);
   }
 }
@@ -150,8 +167,8 @@ std::vector<Session::Unavailable> Session::Load(Napi::Env env) {
       }
 
   // A program whose tracepoint is missing or changed would fail the whole load.
-  btf* vmlinux = btf__load_vmlinux_btf();
-  if (!vmlinux) throw errors::KernelBtfMissing(env);
+  btf* vmlinux = kernelBtf_.empty() ? btf__load_vmlinux_btf() : btf__parse(kernelBtf_.c_str(), nullptr);
+  if (!vmlinux) throw errors::KernelBtfMissing(env, kernelBtf_);
   std::vector<Unavailable> skipped;
   for (const auto& probe : kProbes) {
     bpf_program* prog = Program(env, probe.program);
@@ -168,6 +185,7 @@ std::vector<Session::Unavailable> Session::Load(Napi::Env env) {
   int err = bpf_object__load(obj_);
   if (err) throw errors::FromLoadFailure(env, -err, libbpf_log::Take());
   loaded_ = true;
+  FillFuncProbes(env);
   return skipped;
 }
 
@@ -208,14 +226,20 @@ Napi::Promise Session::Stop(Napi::Env env) {
   return stream_->Stop(env);
 }
 
-std::vector<uint64_t> Session::Lost(Napi::Env env) {
+std::vector<uint64_t> Session::Lost(Napi::Env env) { return PerCpuCounter(env, "lost", "the lost-event counters"); }
+
+std::vector<uint64_t> Session::TrackOverflow(Napi::Env env) {
+  return PerCpuCounter(env, "track_overflow", "the tracked-skb overflow counters");
+}
+
+std::vector<uint64_t> Session::PerCpuCounter(Napi::Env env, const char* map, const char* what) {
   CheckLoaded(env);
   int cpus = libbpf_num_possible_cpus();
   if (cpus < 0) throw errors::FromErrno(env, -cpus, "counting possible CPUs failed");
   std::vector<uint64_t> perCpu(cpus);
   uint32_t key = 0;
-  if (bpf_map_lookup_elem(bpf_map__fd(Map(env, "lost")), &key, perCpu.data()))
-    throw errors::FromErrno(env, errno, "reading the lost-event counters failed");
+  if (bpf_map_lookup_elem(bpf_map__fd(Map(env, map)), &key, perCpu.data()))
+    throw errors::FromErrno(env, errno, std::string("reading ") + what + " failed");
   return perCpu;
 }
 
@@ -232,6 +256,7 @@ std::vector<uint64_t> Session::StackFrames(Napi::Env env, int32_t id) {
 void Session::DetachAll() {
   for (bpf_link* link : links_) bpf_link__destroy(link);
   links_.clear();
+  CloseTracingCopies();
 }
 
 void Session::Close() {
@@ -239,6 +264,7 @@ void Session::Close() {
   if (stream_) stream_->Abort();  // before the object closes the ring buffer's map
   stream_.reset();
   DetachAll();
+  ReleaseTargets();
   bpf_object__close(obj_);
   obj_ = nullptr;
 }

@@ -42,17 +42,22 @@ export class DecodedSlice {
   readonly tcpFlags = new Uint8Array(SLICE_ROWS);
   readonly l4 = new Uint8Array(SLICE_ROWS);
 
-  /** Decodes rows [start, start + n) of src (offsets already include the Arrow data offset). */
-  decode(src: HeaderSource, start: number, n: number): void {
-    this.clear(n);
-    decodeRows(src.bytes, src.offsets, src.protocol, src.hasMac, src.netOff, start, n, this);
+  /**
+   * Decodes rows [start, start + n) of src (offsets already include the Arrow data offset), or
+   * with pick the rows pick[0..n); l3Only: just family and addresses (what collecting the
+   * addresses needs).
+   */
+  decode(src: HeaderSource, start: number, n: number, l3Only = false, pick: Int32Array | null = null): void {
+    this.clear(n, l3Only);
+    decodeRows(src.bytes, src.offsets, src.protocol, src.hasMac, src.netOff, start, n, this, l3Only, pick);
   }
 
-  private clear(n: number): void {
+  private clear(n: number, l3Only: boolean): void {
     this.family.fill(0, 0, n);
-    this.ipProto.fill(0, 0, n);
     this.saddr.fill(0, 0, n * 4);
     this.daddr.fill(0, 0, n * 4);
+    if (l3Only) return;
+    this.ipProto.fill(0, 0, n);
     this.sport.fill(0, 0, n);
     this.dport.fill(0, 0, n);
     this.icmpType.fill(0, 0, n);
@@ -79,9 +84,11 @@ function decodeRows(
   start: number,
   n: number,
   out: DecodedSlice,
+  l3Only: boolean,
+  pick: Int32Array | null,
 ): void {
   for (let i = 0; i < n; i++) {
-    const row = start + i;
+    const row = pick === null ? start + i : pick[i];
     const base = offsets[row];
     const end = offsets[row + 1];
     let ethertype = protocol[row];
@@ -159,7 +166,7 @@ function decodeRows(
       }
       out.ipProto[i] = proto;
     } else continue;
-    if (l4 < 0) continue;
+    if (l4 < 0 || l3Only) continue;
     if (proto === 6 || proto === 17 || proto === 132 || proto === 136 || proto === 33) {
       if (l4 + 4 > end) continue;
       out.sport[i] = be16(b, l4);

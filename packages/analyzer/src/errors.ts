@@ -1,8 +1,12 @@
 // One error type for the analyzer CLI: a code for tests, an exit code (2 usage, 1 failure),
 // and two halves of the one line a user sees: what happened — what to do.
-import { FormatError, type FormatErrorCode } from '@skbtrail/format';
+import { FormatError, type FormatErrorCode } from '@skbtrail/format/file';
 
-export type AnalyzerErrorCode = 'USAGE' | FormatErrorCode | 'SQL' | 'INTERNAL';
+/**
+ * UNAVAILABLE: an optional part of skbtrail is not installed; LACKS: the recording lacks what
+ * the analysis needs; NO_SUCH: a packet or probe the user named is not in the recording.
+ */
+export type AnalyzerErrorCode = 'USAGE' | FormatErrorCode | 'SQL' | 'INTERNAL' | 'UNAVAILABLE' | 'PCAP' | 'LACKS' | 'NO_SUCH';
 
 export class AnalyzerError extends Error {
   readonly code: AnalyzerErrorCode;

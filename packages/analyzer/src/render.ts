@@ -1,6 +1,7 @@
 // Query results → stdout as a table (cli-table3), JSON (an array of row objects keyed by column
 // name) or CSV. JSON and CSV stream chunk by chunk; a table needs all rows to size its columns.
-import Table from 'cli-table3';
+import type TableType from 'cli-table3';
+import { Table } from './cjs.js';
 import type { DuckDBResult, DuckDBType } from '@duckdb/node-api';
 import type { Output } from './output.js';
 import { type Convert, type Value, cellText, converterFor, isNumericType } from './values.js';
@@ -94,7 +95,7 @@ export class TableSink implements Sink {
 
   async end(): Promise<void> {
     const style = { head: useColor() ? ['bold'] : [], border: [], compact: true };
-    let table: Table.Table;
+    let table: TableType.Table;
     if (this.vertical) {
       // Long values (the probe list) wrap within the terminal's width, or 100 columns.
       const width = process.stdout.columns ?? 100;

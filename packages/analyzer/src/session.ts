@@ -1,48 +1,64 @@
-// A recording opened for analysis: the reader's batches behind an in-process DuckDB with the
+// Recordings opened for analysis: their event batches behind an in-process DuckDB with the
 // public views. The library entry point; the CLI commands are thin shells over it.
-import { statSync } from 'node:fs';
-import duckdb from '@duckdb/node-bindings';
-import { DuckDBConnection } from '@duckdb/node-api';
-import { FormatError, openRecording, type Recording } from '@skbtrail/format';
+import type duckdbTypes from '@duckdb/node-bindings';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { duckdb, duckdbApi } from './cjs.js';
+import { BatchLoader, Dataset } from './dataset.js';
 import { AddressBook } from './addresses.js';
-import { fromFormatError } from './errors.js';
-import { commNames, namedColumns } from './names.js';
-import { prepareBatches, registerEventsScan } from './scan.js';
+import { DropRule } from './droprule.js';
+import { namedColumns } from './names.js';
+import { type PacketContext, registerPacketsScan, registerPathScans } from './packets.js';
+import { type PcapFilter, compilePcap } from './pcap.js';
+import { registerEventsScan } from './scan.js';
+import { registerSpansScan } from './spans.js';
 import { Symbolizer } from './symbols.js';
-import { loadTables } from './tables.js';
+import { createTables, loadTables } from './tables.js';
+import { CLONING_PROBES, FREEING_PROBES, PathTrie, probeFlags } from './tracker.js';
 import { viewsSql } from './views.js';
+import type { RecordingFile } from '@skbtrail/format/file';
+
+export interface SessionOptions {
+  /**
+   * Collect the recordings' IP addresses so saddr/daddr work (default true). Reading every
+   * header once costs ~0.3 s per 10 million events; commands that never look at addresses
+   * skip it.
+   */
+  addresses?: boolean;
+}
 
 export interface Session {
-  recording: Recording;
+  dataset: Dataset;
+  /** the first (often only) recording */
+  recording: RecordingFile;
   connection: DuckDBConnection;
-  fileSize: number;
-  /** events in the file */
+  /** events in all recordings */
   events: number;
-  /** the reader's warnings, then what the recorder reported losing */
+  /** the readers' warnings, then what the recorders reported losing */
   warnings: string[];
+  /** addresses were collected: saddr and daddr can be used */
+  addresses: boolean;
+  packetContext: PacketContext;
+  /** Compiles a pcap-filter expression for the scan's pcap := parameter; returns its id. */
+  compilePcap(expression: string): number;
   close(): void;
 }
 
-function countEvents(recording: Recording): number {
-  return recording.batches.reduce((n, b) => n + b.numRows, 0);
-}
-
-function sessionWarnings(recording: Recording): string[] {
-  const warnings = [...recording.warnings];
-  const lost = recording.end?.lost.total ?? 0;
+function recordingWarnings(rec: RecordingFile, label: string | null): string[] {
+  const warnings = [...rec.warnings];
+  const lost = rec.end?.lost.total ?? 0;
   if (lost > 0) warnings.push(`the recorder lost ${lost} events (ring buffer full): counts may be short`);
-  return warnings;
+  return label === null ? warnings : warnings.map((w) => `${label}: ${w}`);
 }
 
 /** key/value rows of the meta table. */
-function metaRows(recording: Recording, fileSize: number, events: number, warnings: string[]): [string, string | null][] {
-  const { meta, end } = recording;
+function metaRows(rec: RecordingFile, warnings: string[]): [string, string | null][] {
+  const { meta, end } = rec;
   const json = (v: unknown): string => JSON.stringify(v);
   return [
-    ['file', recording.path],
-    ['file_size', String(fileSize)],
-    ['format_version', recording.version],
-    ['complete', String(recording.complete)],
+    ['file', rec.path],
+    ['file_size', String(rec.size)],
+    ['format_version', rec.version],
+    ['complete', String(rec.complete)],
     ['hostname', meta.host.hostname],
     ['kernel', meta.host.kernel],
     ['machine', meta.host.machine],
@@ -58,7 +74,7 @@ function metaRows(recording: Recording, fileSize: number, events: number, warnin
     ['started', meta.startedAt],
     ['stopped', end?.stoppedAt ?? null],
     ['stop_reason', end?.stopReason ?? null],
-    ['events', String(events)],
+    ['events', String(rec.events)],
     ['events_reported', end ? String(end.events) : null],
     ['lost', end ? String(end.lost.total) : null],
     ['lost_per_cpu', end ? json(end.lost.perCpu) : null],
@@ -66,42 +82,74 @@ function metaRows(recording: Recording, fileSize: number, events: number, warnin
   ];
 }
 
-function open(path: string): Recording {
-  try {
-    return openRecording(path);
-  } catch (err) {
-    throw err instanceof FormatError ? fromFormatError(err) : err;
-  }
-}
-
-/** Opens a recording file for analysis. */
-export async function openSession(path: string): Promise<Session> {
-  return loadRecording(open(path), statSync(path).size);
-}
-
-/** Puts an already opened recording behind DuckDB (its batches are scanned in place, not copied). */
-export async function loadRecording(recording: Recording, fileSize: number): Promise<Session> {
-  const events = countEvents(recording);
-  const warnings = sessionWarnings(recording);
-  const db = await duckdb.open(':memory:');
-  const raw = await duckdb.connect(db);
-  const connection = new DuckDBConnection(raw);
+/** Opens recording files for analysis (several: a `recording` column tells their rows apart). */
+export async function openSession(paths: string | string[], opts: SessionOptions = {}): Promise<Session> {
+  const files = typeof paths === 'string' ? [paths] : paths;
+  const dataset = Dataset.open(files);
+  const addresses = opts.addresses ?? true;
+  let db: duckdbTypes.Database | null = null;
+  let connection: DuckDBConnection | null = null;
   const close = (): void => {
-    connection.closeSync();
-    duckdb.close_sync(db);
+    connection?.closeSync();
+    if (db) duckdb.close_sync(db);
+    dataset.close();
   };
   try {
-    const batches = prepareBatches(recording);
-    const symbolizer = new Symbolizer(recording.kallsyms);
-    const comms = commNames(recording);
-    const addresses = AddressBook.collect(batches);
-    registerEventsScan(raw, batches, namedColumns(recording, comms, batches.map((b) => b.keys), symbolizer, addresses));
+    db = await duckdb.open(':memory:');
+    const raw = await duckdb.connect(db);
+    connection = new duckdbApi.DuckDBConnection(raw);
+    const recs = dataset.recordings;
+    const symbolizers = recs.map((r) => new Symbolizer(r.kallsyms));
+    const locationLoader = new BatchLoader(dataset, { fields: new Set(['location']), headers: false });
+    const named = namedColumns({
+      dataset,
+      symbolizers,
+      addresses: addresses ? AddressBook.collect(dataset) : null,
+      locations: (r, b) => locationLoader.load(dataset.indexOf(r, b)).words('location'),
+    });
+    const dropRules = recs.map((r) => new DropRule(r));
+    const frees = recs.map((r) => probeFlags(r.meta.probes, FREEING_PROBES));
+    const pcapFilters = new Map<number, PcapFilter>();
+    registerEventsScan(raw, { dataset, named, dropRules, frees, pcapFilters });
+    const packetContext: PacketContext = {
+      dataset,
+      named,
+      dropRules,
+      frees,
+      clones: recs.map((r) => probeFlags(r.meta.probes, CLONING_PROBES)),
+      tries: recs.map(() => new PathTrie()),
+    };
+    registerPacketsScan(raw, packetContext);
+    registerPathScans(raw, packetContext);
+    registerSpansScan(raw, packetContext);
     await connection.run('CREATE SCHEMA skbtrail');
-    await loadTables(connection, recording, { comms, symbolizer, meta: metaRows(recording, fileSize, events, warnings) });
-    await connection.run(viewsSql(recording.meta));
+    await createTables(connection);
+    const several = recs.length > 1;
+    const warnings: string[] = [];
+    for (const [i, rec] of recs.entries()) {
+      const own = recordingWarnings(rec, several ? dataset.labels[i] : null);
+      warnings.push(...own);
+      await loadTables(connection, { recording: rec, label: dataset.labels[i], symbolizer: symbolizers[i], meta: metaRows(rec, recordingWarnings(rec, null)) });
+    }
+    await connection.run(viewsSql(dataset, addresses));
+    let nextFilter = 1;
+    return {
+      dataset,
+      recording: recs[0],
+      connection,
+      events: dataset.total,
+      warnings,
+      addresses,
+      packetContext,
+      compilePcap(expression) {
+        const id = nextFilter++;
+        pcapFilters.set(id, compilePcap(expression, Math.max(...recs.map((r) => r.meta.snaplen))));
+        return id;
+      },
+      close,
+    };
   } catch (err) {
     close();
     throw err;
   }
-  return { recording, connection, fileSize, events, warnings, close };
 }

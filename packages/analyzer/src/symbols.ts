@@ -1,6 +1,6 @@
 // Kernel addresses → `name+0xOFF` with the recording's own kallsyms (only the symbols that
 // contain a recorded address, plus the one after each), the way pwru and perf print them.
-import type { KallsymsTable } from '@skbtrail/format';
+import type { KallsymsTable } from '@skbtrail/format/file';
 
 export interface KernelSymbol {
   addr: bigint;

@@ -1,6 +1,9 @@
 // DuckDB result values → what the JSON/CSV/table renderers print: 64/128-bit integers as
 // numbers when they fit a double exactly, else strings; timestamps as ISO-8601 (UTC).
-import { DuckDBTypeId, type DuckDBType, type Json } from '@duckdb/node-api';
+import type { DuckDBType, Json } from '@duckdb/node-api';
+import { duckdbApi } from './cjs.js';
+
+const { DuckDBTypeId } = duckdbApi;
 
 export type Value = string | number | boolean | null | Value[] | { [key: string]: Value };
 export type Convert = (v: Json) => Value;

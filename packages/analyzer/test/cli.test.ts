@@ -143,6 +143,7 @@ describe('skbtrail show', () => {
         dport: null,
         func: 'kfree_skb',
         reason: 'NETFILTER_DROP',
+        packet: 0,
       },
     ]);
     // Without --limit the same rows come from one plain query.

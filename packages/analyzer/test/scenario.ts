@@ -108,20 +108,20 @@ export function tables(): RecordingTables {
 const MAC_A = [0x02, 0, 0, 0, 0, 0x0a];
 const MAC_B = [0x02, 0, 0, 0, 0, 0x0b];
 
-function eth(type: number): number[] {
+export function eth(type: number): number[] {
   return [...MAC_B, ...MAC_A, type >> 8, type & 255];
 }
 
-function ipv4(src: number[], dst: number[], proto: number, payload: number): number[] {
+export function ipv4(src: number[], dst: number[], proto: number, payload: number): number[] {
   const total = 20 + payload;
   return [0x45, 0, total >> 8, total & 255, 0x12, 0x34, 0x40, 0, 64, proto, 0, 0, ...src, ...dst];
 }
 
-function icmpEcho(seq: number): number[] {
+export function icmpEcho(seq: number): number[] {
   return [8, 0, 0, 0, 0x0b, 0xad, 0, seq];
 }
 
-function tcpSyn(sport: number, dport: number): number[] {
+export function tcpSyn(sport: number, dport: number): number[] {
   return [sport >> 8, sport & 255, dport >> 8, dport & 255, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xfa, 0xf0, 0, 0, 0, 0];
 }
 
@@ -129,17 +129,17 @@ function ipv6(src: number[], dst: number[], nextHeader: number, payload: number)
   return [0x60, 0, 0, 0, payload >> 8, payload & 255, nextHeader, 64, ...src, ...dst];
 }
 
-function udp(sport: number, dport: number, len: number): number[] {
+export function udp(sport: number, dport: number, len: number): number[] {
   return [sport >> 8, sport & 255, dport >> 8, dport & 255, len >> 8, len & 255, 0, 0];
 }
 
-const A = [10, 0, 1, 1];
-const B = [10, 0, 1, 2];
+export const A = [10, 0, 1, 1];
+export const B = [10, 0, 1, 2];
 const FD1 = [0xfd, 0, ...new Array(13).fill(0), 1];
 const FD2 = [0xfd, 0, ...new Array(13).fill(0), 2];
 
 // --- events ---------------------------------------------------------------------------------
-interface Ev {
+export interface Ev {
   ts: bigint;
   probe: string;
   skb: bigint;
@@ -213,7 +213,7 @@ export function eventBatches(): Ev[][] {
   ];
 }
 
-function columns(events: Ev[], newComms: string[]): EventColumns {
+function columns(events: Ev[], newComms: string[], probeIds: Record<string, number> = PROBE): EventColumns {
   const n = events.length;
   const headerOffsets = new Int32Array(n + 1);
   events.forEach((e, i) => (headerOffsets[i + 1] = headerOffsets[i] + e.headers.length));
@@ -232,7 +232,7 @@ function columns(events: Ev[], newComms: string[]): EventColumns {
     mtu: Uint32Array.from(events, (e) => e.mtu),
     reason: Uint32Array.from(events, (e) => e.reason ?? 0),
     stack_id: Int32Array.from(events, (e) => e.stackId ?? -1),
-    probe: Uint16Array.from(events, (e) => PROBE[e.probe]),
+    probe: Uint16Array.from(events, (e) => probeIds[e.probe]),
     protocol: Uint16Array.from(events, (e) => e.protocol),
     cpu: Uint16Array.from(events, (e) => e.cpu),
     net_off: Uint16Array.from(events, (e) => (e.hasMac ? 14 : 0)),
@@ -251,4 +251,27 @@ export function writeScenario(path: string, opts: { lost?: number } = {}): void 
   const [first, second] = eventBatches();
   const batches = [columns(first, COMMS.slice(0, 1)), columns(second, COMMS.slice(1))];
   writeRecording(path, startMeta(), batches, endMeta(first.length + second.length, opts.lost), tables(), { flushEvents: 1 });
+}
+
+/**
+ * Writes events made with other probes than the tracepoints (function probes such as skb_clone,
+ * as kprobe recordings have them): one batch per group, comms as in COMMS.
+ */
+export function writeWithProbes(
+  path: string,
+  probes: { name: string; kind: 'tracepoint' | 'kprobe' }[],
+  groups: Ev[][],
+  opts: { stacks?: boolean } = {},
+): void {
+  const meta = startMeta();
+  const withStacks = opts.stacks ?? true;
+  if (!withStacks) meta.recorder.options = {};
+  meta.probes = probes.map((p, id) => ({ id, name: p.name, kind: p.kind, target: p.kind === 'kprobe' ? p.name : `skb:${p.name}` }));
+  meta.recorder.backend = 'kprobe';
+  const ids = Object.fromEntries(probes.map((p, id) => [p.name, id]));
+  const batches = groups.map((events, i) => columns(events, i === 0 ? COMMS : [], ids));
+  const total = groups.reduce((n, g) => n + g.length, 0);
+  const t = tables();
+  if (!withStacks) t.stacks = { id: new Int32Array(0), frames: [] };
+  writeRecording(path, meta, batches, endMeta(total), t, { flushEvents: 1 });
 }

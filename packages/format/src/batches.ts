@@ -44,6 +44,10 @@ export function eventsBatch(schema: Schema, cols: EventColumns, comm: Vector<Utf
         return makeData({ type, length, nullCount: 0, data: cols.probe, dictionary: func });
       case 'headers':
         return makeData({ type, length, nullCount: 0, valueOffsets: cols.headerOffsets, data: cols.headers });
+      case 'retval': // recordings with fexit probes; a batch without the column gets zeros
+        return makeData({ type, length, nullCount: 0, data: cols.retval ?? new BigInt64Array(length) });
+      case 'skb_data': // --output-skb; a batch without the bytes gets empty values
+        return makeData({ type, length, nullCount: 0, valueOffsets: cols.skbDataOffsets ?? new Int32Array(length + 1), data: cols.skbData ?? new Uint8Array(0) });
       default:
         return makeData({ type, length, nullCount: 0, data: cols[field.name as FixedColumnKey] });
     }

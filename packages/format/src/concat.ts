@@ -5,7 +5,7 @@ const FIXED_COLUMNS: readonly FixedColumnKey[] = [
   'stack_id', 'probe', 'protocol', 'cpu', 'net_off', 'trans_off', 'has_mac', 'pkt_type', 'comm',
 ];
 
-type Column = EventColumns[FixedColumnKey] | Uint8Array | Int32Array;
+type Column = EventColumns[FixedColumnKey] | Uint8Array | Int32Array | BigInt64Array;
 interface ColumnCtor { new (length: number): Column }
 interface Settable { set(source: ArrayLike<number | bigint>, offset: number): void }
 
@@ -35,7 +35,44 @@ export class EventConcatenator {
       length: total,
       newComms: pieces.flatMap((p) => p.newComms),
       ...this.concatHeaders(pieces, total),
+      ...(pieces.some((p) => p.retval) ? { retval: this.concatRetval(pieces, total) } : {}),
+      ...(pieces.some((p) => p.skbData) ? this.concatSkbData(pieces, total) : {}),
     };
+  }
+
+  /** The return values of all pieces; a piece without them adds zeros. */
+  private concatRetval(pieces: readonly EventColumns[], total: number): BigInt64Array {
+    const out = this.buffer('retval', BigInt64Array, total) as BigInt64Array;
+    let at = 0;
+    for (const p of pieces) {
+      if (p.retval) out.set(p.retval.subarray(0, p.length), at);
+      else out.fill(0n, at, at + p.length);
+      at += p.length;
+    }
+    return out;
+  }
+
+  /** The raw sk_buff bytes (--output-skb) of all pieces, like the headers; a piece without them adds empty values. */
+  private concatSkbData(pieces: readonly EventColumns[], total: number): Pick<EventColumns, 'skbData' | 'skbDataOffsets'> {
+    const skbDataOffsets = this.buffer('skbDataOffsets', Int32Array, total + 1) as Int32Array;
+    let bytes = 0;
+    for (const p of pieces) if (p.skbData && p.skbDataOffsets) bytes += p.skbDataOffsets[p.length] - p.skbDataOffsets[0];
+    const skbData = this.buffer('skbData', Uint8Array, bytes) as Uint8Array;
+    skbDataOffsets[0] = 0;
+    let row = 0;
+    let base = 0;
+    for (const p of pieces) {
+      const offsets = p.skbDataOffsets;
+      if (p.skbData && offsets) {
+        skbData.set(p.skbData.subarray(offsets[0], offsets[p.length]), base);
+        for (let i = 1; i <= p.length; i++) skbDataOffsets[row + i] = offsets[i] - offsets[0] + base;
+        base += offsets[p.length] - offsets[0];
+      } else {
+        skbDataOffsets.fill(base, row + 1, row + p.length + 1);
+      }
+      row += p.length;
+    }
+    return { skbData, skbDataOffsets };
   }
 
   /** Header bytes and offsets of all pieces, offsets rebased to start at 0. */

@@ -14,3 +14,12 @@ export type {
 } from './types.js';
 export { RecordingWriter, writeRecording, type WriterOptions } from './writer.js';
 export { openRecording } from './reader.js';
+export {
+  openRecordingFile,
+  ReadBuffers,
+  type ColumnArray,
+  type EventBatch,
+  type FixedColumnName,
+  type HeaderBytes,
+  type RecordingFile,
+} from './recordingfile.js';

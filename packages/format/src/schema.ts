@@ -1,26 +1,13 @@
-import { Binary, Dictionary, Field, Int32, List, Schema, Uint16, Uint32, Uint64, Uint8, Utf8 } from 'apache-arrow';
+import { Binary, type DataType, Dictionary, Field, Int32, Int64, List, Schema, Uint16, Uint32, Uint64, Uint8, Utf8 } from 'apache-arrow';
 import type { EndMeta, StartMeta } from './types.js';
 
-/** major.minor: a major bump breaks old readers (they refuse the file); a minor bump only adds. */
-export const FORMAT_VERSION = '1.0';
-export const FORMAT_ID = 'skbtrail-recording';
+import { COMM_DICTIONARY_ID, EVENT_COLUMNS, type EventColumnName, FORMAT_ID, FUNC_DICTIONARY_ID, META_KEY, type TableName } from './constants.js';
 
-/** Schema custom-metadata keys, present on every stream of a recording. */
-export const META_KEY = {
-  format: 'skbtrail.format',
-  version: 'skbtrail.version',
-  table: 'skbtrail.table',
-  start: 'skbtrail.meta',
-  end: 'skbtrail.end',
-} as const;
+export { COMM_DICTIONARY_ID, EVENT_COLUMNS, FORMAT_ID, FORMAT_VERSION, FUNC_DICTIONARY_ID, META_KEY } from './constants.js';
+export type { EventColumnName, TableName } from './constants.js';
 
-export type TableName = 'events' | 'kallsyms' | 'stacks' | 'end';
-
-export const COMM_DICTIONARY_ID = 0;
-export const FUNC_DICTIONARY_ID = 1;
-
-/** The events table in column order. */
-const EVENT_TYPES = {
+/** The events table in column order (constants.ts has the same, as type names). */
+const EVENT_TYPES: Record<EventColumnName, DataType> = {
   ts: new Uint64(),
   cpu: new Uint16(),
   pid: new Uint32(),
@@ -43,8 +30,6 @@ const EVENT_TYPES = {
   headers: new Binary(),
 };
 
-export type EventColumnName = keyof typeof EVENT_TYPES;
-export const EVENT_COLUMNS: readonly EventColumnName[] = Object.keys(EVENT_TYPES) as EventColumnName[];
 
 function tableMetadata(table: TableName, version: string, extra: [string, string][] = []): Map<string, string> {
   return new Map([
@@ -55,8 +40,16 @@ function tableMetadata(table: TableName, version: string, extra: [string, string
   ]);
 }
 
+/** Optional events column: fexit events' return values, when StartMeta.probes has an fexit probe (--backend fentry). */
+export const RETVAL_COLUMN = 'retval';
+
+/** Optional last events column: the raw struct sk_buff of every event, when StartMeta.skb says so (--output-skb). */
+export const SKB_DATA_COLUMN = 'skb_data';
+
 export function eventsSchema(meta: StartMeta, version: string): Schema {
   const fields = EVENT_COLUMNS.map((name) => new Field(name, EVENT_TYPES[name], false));
+  if (meta.probes.some((p) => p.kind === 'fexit' || p.kind === 'kretprobe')) fields.push(new Field(RETVAL_COLUMN, new Int64(), false));
+  if (meta.skb) fields.push(new Field(SKB_DATA_COLUMN, new Binary(), false));
   return new Schema(fields, tableMetadata('events', version, [[META_KEY.start, JSON.stringify(meta)]]));
 }
 

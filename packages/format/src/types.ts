@@ -43,6 +43,13 @@ export interface StartMeta {
   dropReasons: { value: number; name: string }[];
   netns: NetnsInfo[];
   ifaces: IfaceInfo[];
+  /**
+   * Present when the recorder ran with --output-skb: every event's raw struct sk_buff is in the
+   * events column skb_data, and this is what prints it offline. btf: base64 of a standalone raw
+   * BTF blob holding struct sk_buff and the types it embeds (pointed-to structs as forward
+   * declarations); typeId: struct sk_buff's id in it; size: its sizeof on the recording kernel.
+   */
+  skb?: { btf: string; typeId: number; size: number };
 }
 
 /** Everything known when recording stops; its presence means the recording is complete. */
@@ -54,6 +61,8 @@ export interface EndMeta {
   /** rescanned at stop; supersede StartMeta's */
   netns: NetnsInfo[];
   ifaces: IfaceInfo[];
+  /** --filter-track-skb: matching events whose skb could not be tracked because the tracked-skb map was full (each such event counts) */
+  trackOverflow?: { total: number; perCpu: number[] };
 }
 
 /** One native batch (the addon's ring-buffer drain) of n = length events, column by column. */
@@ -85,10 +94,16 @@ export interface EventColumns {
   headers: Uint8Array;
   /** n+1 offsets into headers */
   headerOffsets: Int32Array;
+  /** fexit events: the function's return value (0 for others); written when the recording has fexit probes */
+  retval?: BigInt64Array;
+  /** --output-skb (StartMeta.skb): the raw struct sk_buff of every event, concatenated */
+  skbData?: Uint8Array;
+  /** n+1 offsets into skbData; with skbData */
+  skbDataOffsets?: Int32Array;
 }
 
 /** The typed-array columns of EventColumns, the ones copied as they are. */
-export type FixedColumnKey = Exclude<keyof EventColumns, 'length' | 'newComms' | 'headers' | 'headerOffsets'>;
+export type FixedColumnKey = Exclude<keyof EventColumns, 'length' | 'newComms' | 'headers' | 'headerOffsets' | 'retval' | 'skbData' | 'skbDataOffsets'>;
 
 /** Kernel symbols that contain a recorded location or stack address. */
 export interface KallsymsTable {

@@ -107,10 +107,11 @@ describe('batching', () => {
 
   it('flushes on append once flushMs have passed since the last write', async () => {
     const path = join(dir, 'timed.skbtrail');
-    const writer = RecordingWriter.create(path, sampleMeta(), { flushMs: 20 });
+    // Generous times: a loaded 2-core machine may take tens of ms between two statements.
+    const writer = RecordingWriter.create(path, sampleMeta(), { flushMs: 500 });
     writer.append(syntheticBatch(0, 10, 1, ['a']));
     expect(writer.eventsWritten).toBe(0);
-    await new Promise((r) => setTimeout(r, 30));
+    await new Promise((r) => setTimeout(r, 600));
     writer.append(syntheticBatch(10, 10, 1));
     expect(writer.eventsWritten).toBe(20);
     writer.close(sampleEnd(20), sampleTables());

@@ -2,6 +2,8 @@ import os from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { BACKENDS, type BackendName } from './backend.js';
 import { RecorderError } from './errors.js';
+import { listFuncs } from './list-funcs.js';
+import { addPwruOptions, pwruRecordOptions } from './pwru-compat.js';
 import { record } from './recorder.js';
 import { VERSION } from './version.js';
 
@@ -25,6 +27,12 @@ function regex(v: string): RegExp {
   } catch (err) {
     throw new InvalidArgumentError(`not a valid regular expression: ${(err as Error).message}`);
   }
+}
+
+function list(v: string): string[] {
+  const items = v.split(',').map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw new InvalidArgumentError('expected a comma-separated list of module names');
+  return items;
 }
 
 function defaultOutput(): string {
@@ -54,22 +62,33 @@ export async function main(argv: string[]): Promise<number> {
     .option('--output-stack', 'record the kernel stack of every event', false)
     .option('--ready-file <path>', 'write this file once every probe is attached')
     .addOption(new Option('--backend <name>', 'tracing backend').choices(BACKENDS).default('auto'))
-    .option('--filter-func <regex>', 'attach only the probes whose name matches', regex)
+    .option('--filter-func <regex>', 'trace only the kernel functions (with --backend tracepoint: the tracepoints) whose name matches', regex)
+    .option('--kmods <modules>', 'trace the skb functions of these loaded modules too (comma-separated)', list)
+    .option('--all-kmods', 'trace the skb functions of every loaded module with BTF', false)
+    .option('--kernel-btf <file>', 'BTF file describing the kernel, instead of /sys/kernel/btf/vmlinux')
+    .option('--list-funcs', 'print the kernel functions that would be traced, and exit', false)
     .option('--debug', 'print stacks and the libbpf/verifier log on errors', false)
     .action(async (filter: string[], o) => {
       debug = o.debug;
+      const discovery = { filterFunc: o.filterFunc, kernelBtf: o.kernelBtf, kmods: o.kmods, allKmods: o.allKmods };
+      if (o.listFuncs) {
+        listFuncs(discovery, log);
+        return;
+      }
       // Like tcpdump: the words of the expression, joined by spaces.
       const pcapFilter = filter.join(' ').trim() !== '' ? filter.join(' ') : undefined;
       const output: string = o.write ?? defaultOutput();
+      const pwru = pwruRecordOptions(o, log);
       const result = await record({
+        ...pwru,
         output,
         snaplen: o.snaplen,
         outputStack: o.outputStack,
         backend: o.backend as BackendName,
         durationSec: o.duration,
-        maxEvents: o.maxEvents,
+        maxEvents: pwru.maxEvents,
         readyFile: o.readyFile,
-        filterFunc: o.filterFunc,
+        ...discovery,
         pcapFilter,
         argv: ['skbtrail', ...argv],
         log,
@@ -78,6 +97,9 @@ export async function main(argv: string[]): Promise<number> {
       // Shells report a signal stop as 128 + signal number (Ctrl-C: 130, SIGTERM: 143).
       if (result.signal) exitCode = 128 + (os.constants.signals[result.signal] ?? 0);
     });
+
+  // pwru's options, and this recorder's filters and outputs (pwru-compat.ts).
+  addPwruOptions(program.commands.find((c) => c.name() === 'record') as Command);
 
   try {
     await program.parseAsync(['node', 'skbtrail', ...argv]);

@@ -8,7 +8,9 @@ export type RecorderErrorCode =
   | 'ATTACH'
   | 'NO_PROBES'
   | 'IO'
-  | 'NOT_SUPPORTED';
+  | 'NOT_SUPPORTED'
+  /** the kernel lacks what a requested backend needs: a failure of this machine, not of the command line */
+  | 'KERNEL_FEATURE';
 
 export class RecorderError extends Error {
   readonly code: RecorderErrorCode;

@@ -58,3 +58,24 @@ export function symbolsFor(table: SymbolTable, addrs: Iterable<bigint>): SymbolT
     module: idx.map((i) => table.module[i]),
   };
 }
+
+/**
+ * Addresses of the named text symbols (a static function may exist at several), read in one pass
+ * that only parses the lines whose name is wanted. Addresses read as 0 when kptr_restrict hides them.
+ */
+export function addressesOf(names: Set<string>, file = '/proc/kallsyms'): Map<string, bigint[]> {
+  const found = new Map<string, bigint[]>();
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    // "ffffffff81b2c6b0 T ip_rcv" or "ffffffffc0a01000 t veth_xmit\t[veth]"
+    const sp1 = line.indexOf(' ');
+    if ((line.charCodeAt(sp1 + 1) | 0x20) !== 0x74) continue; // t or T: text
+    const tab = line.indexOf('\t', sp1 + 3);
+    const name = tab < 0 ? line.slice(sp1 + 3) : line.slice(sp1 + 3, tab);
+    if (!names.has(name)) continue;
+    const addr = BigInt('0x' + line.slice(0, sp1));
+    const list = found.get(name);
+    if (list) list.push(addr);
+    else found.set(name, [addr]);
+  }
+  return found;
+}

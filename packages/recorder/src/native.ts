@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { RecorderError } from './errors.js';
 
 export type NativeAddon = typeof import('@skbtrail/native');
-export type { Handle, NativeProbe } from '@skbtrail/native';
+export type { BtfSkbFunc, Handle, NativeProbe, TcProgram } from '@skbtrail/native';
 
 const require = createRequire(import.meta.url);
 

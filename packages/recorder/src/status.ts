@@ -1,6 +1,11 @@
 /** The stderr status line (events, lost, rate), redrawn in place, only on a TTY. */
 export class StatusLine {
-  private readonly enabled = Boolean(process.stderr.isTTY);
+  /** liveOnStdout: --live lines go to stdout; if that is the same terminal, the status line would cut through them. */
+  constructor(liveOnStdout = false) {
+    this.enabled = Boolean(process.stderr.isTTY) && !(liveOnStdout && process.stdout.isTTY);
+  }
+
+  private readonly enabled: boolean;
   private lastEvents = 0;
   private lastTime = Date.now();
 

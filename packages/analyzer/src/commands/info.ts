@@ -19,7 +19,8 @@ async function eventSpan(session: Session): Promise<{ first: Value; last: Value 
 }
 
 async function infoRow(session: Session): Promise<[string, Value][]> {
-  const { recording: rec, events, fileSize } = session;
+  const { recording: rec, events } = session;
+  const fileSize = rec.size;
   const { meta, end } = rec;
   const span = await eventSpan(session);
   return [
@@ -50,12 +51,17 @@ async function infoRow(session: Session): Promise<[string, Value][]> {
 }
 
 export async function info(file: string, opts: FormatOptions, io: CommandIo): Promise<void> {
-  await withSession(file, io, async (session) => {
-    const fields = await infoRow(session);
-    const columns: Column[] = fields.map(([name, v]) => ({ name, numeric: typeof v === 'number', convert: (x) => x as Value }));
-    const sink = opts.format === 'table' ? new TableSink(io.out, true) : sinkFor(opts.format, io.out);
-    await sink.begin(columns);
-    await sink.rows([fields.map(([, v]) => v)]);
-    await sink.end();
-  });
+  await withSession(
+    file,
+    io,
+    async (session) => {
+      const fields = await infoRow(session);
+      const columns: Column[] = fields.map(([name, v]) => ({ name, numeric: typeof v === 'number', convert: (x) => x as Value }));
+      const sink = opts.format === 'table' ? new TableSink(io.out, true) : sinkFor(opts.format, io.out);
+      await sink.begin(columns);
+      await sink.rows([fields.map(([, v]) => v)]);
+      await sink.end();
+    },
+    { addresses: false },
+  );
 }
