@@ -13,10 +13,11 @@ const opt = options({ events: 10_000_000, file: '', 'wait-quiet': false, out: ''
 run('analyzer-scale', async () => {
   const quiet = opt['wait-quiet'] ? await waitQuiet() : null;
   const load = path.join(path.dirname(fileURLToPath(import.meta.url)), 'load.mjs');
-  const args = [load, ...(opt.file ? [opt.file] : []), '--events', String(opt.events)];
+  // --wait-idle: load.mjs also waits for idle CPUs before each of its measurements
+  const args = [load, ...(opt.file ? [opt.file] : []), '--events', String(opt.events), ...(opt['wait-quiet'] ? ['--wait-idle'] : [])];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 30 * 60_000 });
   if (r.status !== 0) throw new Error(`bench/load.mjs failed (exit ${r.status ?? r.signal})`);
-  const result = { bench: 'analyzer-scale', ...machine(), command: `node bench/load.mjs --events ${opt.events}`, waitedQuiet: quiet, ...JSON.parse(r.stdout) };
+  const result = { bench: 'analyzer-scale', ...machine(), command: `node ${args.map((a) => path.relative(process.cwd(), a) || a).join(' ')}`, waitedQuiet: quiet, ...JSON.parse(r.stdout) };
   writeResult(opt.out, result);
-  say(`${result.events} events: read ${result.read_s.toFixed(2)} s, load ${result.load_s.toFixed(2)} s, drops ${result.query_s.drops.toFixed(3)} s`);
+  say(`${result.events} events: load ${result.load_s?.toFixed(2)} s; ${Object.entries(result.query_s ?? {}).map(([k, v]) => `${k} ${v.toFixed(3)} s`).join(', ')}`);
 });

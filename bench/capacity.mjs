@@ -8,7 +8,7 @@
 // Layout "pinned" (default): traffic on CPU 0, the recorder on CPU 1, as in bench/overhead.mjs.
 // Layout "shared": nothing pinned, two flows: traffic and recorder compete for both CPUs.
 //
-//   sudo node bench/capacity.mjs [--rates 10000,20000,40000,max] [--seconds 5] [--snaplen 128]
+//   sudo node bench/capacity.mjs [--rates 10000,20000,40000,max] [--repeat 1] [--seconds 5] [--snaplen 128]
 //                               [--layout pinned|shared] [--stack] [--wait-quiet] [--out FILE]
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,7 +16,7 @@ import {
   machine, options, requireRoot, round, run, say, startSkbtrail, tempDir, udpFlood, vethPair, waitQuiet, writeResult,
 } from './lib.mjs';
 
-const opt = options({ rates: '10000,20000,40000,max', seconds: 5, snaplen: 128, layout: 'pinned', stack: false, 'wait-quiet': false, out: '' });
+const opt = options({ rates: '10000,20000,40000,max', repeat: 1, seconds: 5, snaplen: 128, layout: 'pinned', stack: false, 'wait-quiet': false, out: '' });
 const LEN = 64;
 
 run('capacity', async () => {
@@ -33,7 +33,8 @@ run('capacity', async () => {
   const untraced = await udpFlood(pair, { seconds: opt.seconds, cpu: dataCpu, ports });
   say(`untraced: ${Math.round(untraced.vethPps).toLocaleString('en')} pps over veth`);
   const steps = [];
-  for (const rate of opt.rates.split(',')) {
+  // Rates ascending, each --repeat times in a row.
+  for (const rate of opt.rates.split(',').flatMap((r) => Array(opt.repeat).fill(r))) {
     const bitrate = rate === 'max' ? '0' : String(Math.round((Number(rate) / ports.length) * LEN * 8));
     const args = ['--snaplen', String(opt.snaplen), ...(opt.stack ? ['--output-stack'] : [])];
     const rec = await startSkbtrail(dir, args, { cpu: recorderCpu });
@@ -43,6 +44,7 @@ run('capacity', async () => {
     fs.rmSync(r.file, { force: true });
     const perM = (s) => round((s * 1e6) / r.events, 2);
     const step = {
+      bitrate: Number(bitrate),
       offeredPps: rate === 'max' ? 'max' : Number(rate),
       vethPps: round(flood.vethPps),
       events: r.events,
@@ -59,7 +61,7 @@ run('capacity', async () => {
   }
   const clean = steps.filter((s) => s.lost === 0);
   const best = clean.reduce((a, s) => (!a || s.recordedEventsPerSec > a.recordedEventsPerSec ? s : a), null);
-  const atMax = steps.find((s) => s.offeredPps === 'max');
+  const atMax = steps.filter((s) => s.offeredPps === 'max');
   const result = {
     bench: 'capacity',
     ...env,
@@ -70,7 +72,8 @@ run('capacity', async () => {
     snaplen: opt.snaplen,
     untracedVethPps: round(untraced.vethPps),
     capacity: best && { eventsPerSecZeroLoss: best.recordedEventsPerSec, atOfferedPps: best.offeredPps, ringBytes: best.ringBytes, cpuSecondsPerMillionEvents: best.cpuSecondsPerMillionEvents },
-    zeroLossAtMaxRate: atMax ? atMax.lost === 0 : null,
+    zeroLossAtMaxRate: atMax.length ? atMax.every((s) => s.lost === 0) : null,
+    maxRateRuns: atMax.map((s) => ({ vethPps: s.vethPps, recordedEventsPerSec: s.recordedEventsPerSec, lost: s.lost })),
     steps,
   };
   writeResult(opt.out, result);

@@ -2,14 +2,18 @@
 // Analyzer load benchmark, in process: opening a recording (indexing the file, names, addresses),
 // how fast DuckDB consumes its events through the scan, and each analysis's queries on an open
 // session; peak RSS. JSON on stdout, a summary on stderr. (bench/analyze.mjs times the CLI.)
-//   node bench/load.mjs [FILE] [--events N]     (FILE defaults to a cached synthetic recording)
+//   node bench/load.mjs [FILE] [--events N] [--wait-idle]   (FILE defaults to a cached synthetic recording)
+// --wait-idle: each measurement starts once the CPUs were ≥ 85 % idle for a second.
 import { existsSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
+import { untilIdle } from './idle.mjs';
 import { join } from 'node:path';
 import { dropsQuery, groupStats, hopsSource, openSession, pathCountsSql, pathsSql, pickSql, pickedSql, spansSource } from '@skbtrail/analyzer';
 
 const args = process.argv.slice(2);
+const waitIdle = args.includes('--wait-idle') && args.splice(args.indexOf('--wait-idle'), 1).length > 0;
+const quiet = () => (waitIdle ? untilIdle() : null);
 const eventsAt = args.indexOf('--events');
 const events = eventsAt >= 0 ? Number(args.splice(eventsAt, 2)[1]) : 10_000_000;
 const file = args[0] ?? join(tmpdir(), `skbtrail-bench-${events}.skbtrail`);
@@ -18,6 +22,7 @@ if (!existsSync(file)) {
 }
 
 const seconds = (t0) => (performance.now() - t0) / 1000;
+quiet();
 let t0 = performance.now();
 const session = await openSession(file);
 const open_s = seconds(t0);
@@ -30,9 +35,11 @@ const FULL_RAW = `SELECT count(*), max(ts), max(cpu), max(pid), max(comm_id), ma
   max(net_off), max(trans_off) FROM events_raw`;
 const FULL_VIEW = `SELECT count(*), max(time), max(comm), max(func), max(netns_name), max(ifname), max(proto), max(saddr), max(daddr),
   max(sport), max(dport), max(reason), max(location), max(packet), max(hop) FROM events`;
+quiet();
 t0 = performance.now();
 await run(FULL_RAW);
 const scan_s = seconds(t0);
+quiet();
 t0 = performance.now();
 await run(FULL_VIEW);
 const view_s = seconds(t0);
@@ -60,6 +67,7 @@ const QUERIES = {
 const query_s = {};
 for (const [name, query] of Object.entries(QUERIES)) {
   for (let i = 0; i < 3; i++) {
+    quiet();
     t0 = performance.now();
     await query();
     query_s[name] = Math.min(query_s[name] ?? Infinity, seconds(t0));

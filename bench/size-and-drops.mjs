@@ -84,11 +84,11 @@ run('size-and-drops', async () => {
     bench: 'size-and-drops',
     ...env,
     command: `node bench/size-and-drops.mjs ${process.argv.slice(2).join(' ')}`.trim(),
-    method: `two iperf3 UDP flows (64-byte datagrams, ${opt.pps} pps each, ${opt.seconds} s) from netns a to netns b over a veth pair; nft in b drops udp dport ${DROPPED_PORT}; skbtrail record and ${perf.command} -m ${opt['perf-mmap']} running at once on CPU ${TRACER_CPU}, traffic on CPU ${DATA_CPU}`,
+    method: `two iperf3 UDP flows (64-byte datagrams, ${opt.pps} pps each, ${opt.seconds} s) from netns a to netns b over a veth pair; nft in b drops udp dport ${DROPPED_PORT}; skbtrail record and ${perf.command} running at once on CPU ${TRACER_CPU}, traffic on CPU ${DATA_CPU}`,
     waitedQuiet: quiet,
     flood: traffic,
     skbtrail: { command: skbtrail.command, events: rec.events, lost: rec.lost, bytes: rec.bytes, bytesPerEvent: round(rec.bytes / rec.events, 1) },
-    perf: { command: `${perf.command.replace(' -o perf.data', '')} -m ${opt['perf-mmap']} -o perf.data`, events: perfRec.events, lost: perfRec.lost, bytes: perfRec.bytes, bytesPerEvent: round(perfRec.bytes / perfRec.events, 1) },
+    perf: { command: perf.command, events: perfRec.events, lost: perfRec.lost, bytes: perfRec.bytes, bytesPerEvent: round(perfRec.bytes / perfRec.events, 1) },
     text: { command: 'skbtrail show FILE > show.txt', lines: showLines, bytes: showBytes, bytesPerEvent: round(showBytes / rec.events, 1) },
     sizeRatioToPerf: round(rec.bytes / rec.events / (perfRec.bytes / perfRec.events), 3),
     drops: {

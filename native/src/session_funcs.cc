@@ -60,7 +60,10 @@ void Session::AttachKprobeMulti(Napi::Env env, const std::string& program, const
   LIBBPF_OPTS(bpf_kprobe_multi_opts, opts, .syms = syms.data(), .cnt = syms.size());
   libbpf_log::Clear();
   bpf_link* link = bpf_program__attach_kprobe_multi_opts(Program(env, program), nullptr, &opts);
-  if (!link) throw AttachError(env, errno, "attaching " + program + " to " + std::to_string(funcs.size()) + " functions (kprobe-multi)");
+  if (!link) {
+    int err = errno;
+    throw AttachError(env, err, "attaching " + program + " to " + std::to_string(funcs.size()) + " functions (kprobe-multi)");
+  }
   links_.push_back(link);
 }
 
@@ -68,7 +71,10 @@ void Session::AttachKprobe(Napi::Env env, const std::string& program, const std:
   CheckLoaded(env);
   libbpf_log::Clear();
   bpf_link* link = bpf_program__attach_kprobe(Program(env, program), false, func.c_str());
-  if (!link) throw AttachError(env, errno, "attaching a kprobe to " + func);
+  if (!link) {
+    int err = errno;
+    throw AttachError(env, err, "attaching a kprobe to " + func);
+  }
   links_.push_back(link);
 }
 

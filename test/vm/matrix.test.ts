@@ -35,7 +35,8 @@ interface Cell {
 const CELLS: Cell[] = [
   { kernel: '6.12', backend: 'kprobe-multi', args: ['--kmods', 'veth', '--filter-trace-tc'], path: FUNCTION_PATH, tc: true },
   { kernel: '6.12', backend: 'kprobe', args: [], path: FUNCTION_PATH },
-  { kernel: '6.1', backend: 'kprobe', args: [], path: FUNCTION_PATH },
+  // With a pcap-filter: it is spliced into the kprobe programs too.
+  { kernel: '6.1', backend: 'kprobe', args: ['icmp'], path: FUNCTION_PATH },
   { kernel: '6.1', backend: 'fentry', args: ['--filter-func', FENTRY_FUNCS], path: FUNCTION_PATH },
   { kernel: '6.12', backend: 'tracepoint', args: [], path: TRACEPOINT_PATH },
   { kernel: '6.1', backend: 'tracepoint', args: [], path: TRACEPOINT_PATH },

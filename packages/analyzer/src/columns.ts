@@ -81,6 +81,7 @@ export const RAW_COLUMNS: readonly RawColumn[] = [
   arrow('has_mac', T.UTINYINT, 1),
   arrow('net_off', T.USMALLINT, 2),
   arrow('trans_off', T.USMALLINT, 2),
+  arrow('retval', T.BIGINT, 8),
   { name: 'headers', type: T.BLOB, width: 0, source: { kind: 'headers' } },
   decoded('family', T.UTINYINT, 1, 'family'),
   decoded('ip_proto', T.UTINYINT, 1, 'ipProto'),

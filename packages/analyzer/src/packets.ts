@@ -22,6 +22,8 @@ export interface PacketContext {
   named: Record<NamedKey, NamedColumn>;
   dropRules: DropRule[];
   frees: Uint8Array[];
+  /** per recording: func ids that still belong to a packet being freed */
+  releases: Uint8Array[];
   clones: Uint8Array[];
   /** per recording; shared by every pass of the session so path ids stay the same */
   tries: PathTrie[];
@@ -139,17 +141,23 @@ export class PacketPass {
 
   private startRecording(recording: number): void {
     this.recording = recording;
-    this.tracker = new PacketTracker(this.ctx.frees[recording]);
+    this.tracker = new PacketTracker(this.ctx.frees[recording], this.ctx.releases[recording]);
     const clones = this.ctx.clones[recording];
     this.spotter = clones.some((c) => c === 1) ? new CloneSpotter(clones) : null;
     this.slots = new SlotState();
   }
 
-  /** The packets still alive when the recording ends. */
+  /** How the packet in slot s ended: freed (dropped or consumed) or not (open). */
+  private fate(s: number): number {
+    const t = this.tracker as PacketTracker;
+    return t.closing[s] === 0 ? OPEN : this.slots.dropped[s] === 1 ? DROPPED : CONSUMED;
+  }
+
+  /** The packets each address held last, when the recording ends. */
   private finishRecording(rows: PacketRows): void {
     const t = this.tracker;
     if (t === null) return;
-    for (let s = 0; s < t.slots; s++) if (t.open[s] === 1) this.emit(s, OPEN, rows);
+    for (let s = 0; s < t.slots; s++) if (t.open[s] === 1) this.emit(s, this.fate(s), rows);
     this.ctx.tries[this.recording].complete = true;
     this.tracker = null;
   }
@@ -172,8 +180,11 @@ export class PacketPass {
       const lo = skb[2 * i];
       const hi = skb[2 * i + 1];
       const f = func[i];
-      const s = t.step(lo, hi, f, ts[2 * i], ts[2 * i + 1]);
+      const s = t.slotOf(lo, hi);
       if (s >= st.events.length) st.ensure(t.slots);
+      // A packet's row is complete when its address moves on to the next packet.
+      if (t.restarts(s, f)) this.emit(s, this.fate(s), rows);
+      t.advance(s, f, ts[2 * i], ts[2 * i + 1]);
       const parent = spotter === null ? -1 : spotter.see(cpu[i], f, t.packet[s], t.started, ts[2 * i], ts[2 * i + 1]);
       const seq = seq0 + i;
       st.lastSeq[2 * s] = seq >>> 0;
@@ -188,18 +199,21 @@ export class PacketPass {
         st.firstTs[2 * s] = ts[2 * i];
         st.firstTs[2 * s + 1] = ts[2 * i + 1];
         st.node[s] = 0;
+        st.dropped[s] = 0;
+        st.reason[s] = 0;
       }
       st.events[s]++;
       const r = reason[i];
       const drop = r !== 0 && rule.isDrop(r, f);
-      st.dropped[s] = drop ? 1 : 0;
-      st.reason[s] = r;
+      if (drop) {
+        st.dropped[s] = 1;
+        st.reason[s] = r;
+      }
       st.node[s] = trie.child(st.node[s], trie.hopKey(f, netns[i], ifindex[i], drop ? r : 0));
-      if (t.ended) this.emit(s, drop ? DROPPED : CONSUMED, rows);
     }
   }
 
-  /** The row of the packet in slot s. */
+  /** The row of the packet slot s holds (before its address moves on). */
   private emit(s: number, fate: number, rows: PacketRows): void {
     const t = this.tracker as PacketTracker;
     const st = this.slots;

@@ -14,14 +14,14 @@
 import type duckdbTypes from '@duckdb/node-bindings';
 import { duckdb } from './cjs.js';
 import { type ComputedKey, RAW_COLUMNS, type ScanNeeds, TRACKER_FIELDS, scanNeeds } from './columns.js';
+import type { FixedColumnName } from '@skbtrail/format/file';
 import { BatchLoader, type Dataset, type LoadedBatch, needs } from './dataset.js';
 import { DecodedSlice, SLICE_ROWS } from './decode.js';
 import type { DropRule } from './droprule.js';
 import type { Codes, NamedColumn, NamedKey, TrackedColumns } from './names.js';
-import type { FixedColumnName } from '@skbtrail/format/file';
 import type { PcapFilter } from './pcap.js';
-import { PacketTracker } from './tracker.js';
 import { gapBucketOf } from './quantiles.js';
+import { PacketTracker } from './tracker.js';
 
 export const EVENTS_SCAN = 'skbtrail_events';
 
@@ -33,6 +33,8 @@ export interface ScanContext {
   dropRules: DropRule[];
   /** per recording: func ids that free an skb */
   frees: Uint8Array[];
+  /** per recording: func ids that still belong to a packet being freed */
+  releases: Uint8Array[];
   /** compiled pcap filters by the id the pcap := parameter names */
   pcapFilters: Map<number, PcapFilter>;
 }
@@ -48,7 +50,7 @@ class TrackingCursor {
 
   constructor(
     private readonly ctx: ScanContext,
-    /** compute gap_bucket too (a log2 per event: only when a query reads it) */
+    /** compute gap_bucket too (only when a query reads it) */
     private readonly gaps: boolean,
   ) {
     const wanted = needs();
@@ -78,7 +80,7 @@ class TrackingCursor {
   private track(batch: LoadedBatch, out: TrackedColumns | null): void {
     const recording = batch.info.recording;
     if (this.tracker === null || recording !== this.recording) {
-      this.tracker = new PacketTracker(this.ctx.frees[recording]);
+      this.tracker = new PacketTracker(this.ctx.frees[recording], this.ctx.releases[recording]);
       this.recording = recording;
     }
     const t = this.tracker;

@@ -13,7 +13,7 @@ import { registerEventsScan } from './scan.js';
 import { registerSpansScan } from './spans.js';
 import { Symbolizer } from './symbols.js';
 import { createTables, loadTables } from './tables.js';
-import { CLONING_PROBES, FREEING_PROBES, PathTrie, probeFlags } from './tracker.js';
+import { CLONING_PROBES, FREEING_PROBES, PathTrie, RELEASING_PROBES, probeFlags } from './tracker.js';
 import { viewsSql } from './views.js';
 import type { RecordingFile } from '@skbtrail/format/file';
 
@@ -109,13 +109,15 @@ export async function openSession(paths: string | string[], opts: SessionOptions
     });
     const dropRules = recs.map((r) => new DropRule(r));
     const frees = recs.map((r) => probeFlags(r.meta.probes, FREEING_PROBES));
+    const releases = recs.map((r) => probeFlags(r.meta.probes, RELEASING_PROBES, true));
     const pcapFilters = new Map<number, PcapFilter>();
-    registerEventsScan(raw, { dataset, named, dropRules, frees, pcapFilters });
+    registerEventsScan(raw, { dataset, named, dropRules, frees, releases, pcapFilters });
     const packetContext: PacketContext = {
       dataset,
       named,
       dropRules,
       frees,
+      releases,
       clones: recs.map((r) => probeFlags(r.meta.probes, CLONING_PROBES)),
       tries: recs.map(() => new PathTrie()),
     };

@@ -83,7 +83,7 @@ class SpanPass {
     if (info.recording !== this.recording) {
       const probes = this.ctx.dataset.recordings[info.recording].meta.probes;
       this.recording = info.recording;
-      this.tracker = new PacketTracker(this.ctx.frees[info.recording]);
+      this.tracker = new PacketTracker(this.ctx.frees[info.recording], this.ctx.releases[info.recording]);
       this.from = probes.find((p) => p.name === this.fromName)?.id ?? -1;
       this.to = probes.find((p) => p.name === this.toName)?.id ?? -1;
       this.state.fill(NONE);

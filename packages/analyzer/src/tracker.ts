@@ -1,9 +1,11 @@
 // Packet identity. The kernel hands a freed sk_buff's address to the next packet, so "same skb"
-// is not "same packet": a packet is one lifetime of an address, from its first event to the
-// event that frees it (kfree_skb, consume_skb, or a freeing function probe); the address's next
-// event starts a new packet. Events are taken in recording order: the recorder's one ring
-// buffer is filled in the order events happen, which for one skb is causal order, so finding
-// packets needs no sort — one pass with a hash table keyed by address, in typed arrays.
+// is not "same packet": a packet is one lifetime of an address, from its first event through
+// the event that frees it (kfree_skb, consume_skb, or a freeing function probe) and the release
+// functions that run right after (skb_release_data, kfree_skbmem, ... in recordings made with
+// function probes); the address's next other event starts a new packet. Events are taken in
+// recording order: the recorder's one ring buffer is filled in the order events happen, which for
+// one skb is causal order, so finding packets needs no sort — one pass with a hash table keyed
+// by address, in typed arrays.
 
 const EMPTY = -1;
 
@@ -20,6 +22,32 @@ export const FREEING_PROBES = new Set([
   '__napi_kfree_skb',
   'dev_kfree_skb_any_reason',
   'dev_kfree_skb_irq_reason',
+]);
+
+/**
+ * What runs on an skb while it is being freed, after the freeing call: still the same packet.
+ * Function probes only: a freeing tracepoint fires once per free, so after one, a second one
+ * is the next packet's (a tracepoint-only recording sees only those); after a freeing function
+ * (kfree_skb_reason, consume_skb as a kprobe), the tracepoint it fires is the same free.
+ */
+export const RELEASING_PROBES = new Set([
+  ...FREEING_PROBES,
+  'skb_release_head_state',
+  'skb_release_data',
+  'skb_release_all',
+  'skb_free_head',
+  'kfree_skb_list_reason',
+  'napi_skb_cache_put',
+  'skb_attempt_defer_free',
+  'skb_orphan',
+  'skb_dst_drop',
+  'sock_wfree',
+  '__sock_wfree',
+  'sock_rfree',
+  'sock_efree',
+  'tcp_wfree',
+  'nf_conntrack_destroy',
+  '__skb_ext_put',
 ]);
 
 /** Functions whose next new skb on the same CPU is a clone or copy of the skb they were given. */
@@ -43,10 +71,10 @@ export const CLONING_PROBES = new Set([
 /** A clone's first event comes right after the cloning call on the same CPU, within this. */
 const CLONE_WINDOW_NS = 1_000_000;
 
-/** Per func id, 1 where the probe's name is in the set. */
-export function probeFlags(probes: { id: number; name: string }[], names: Set<string>): Uint8Array {
+/** Per func id, 1 where the probe's name is in the set (functionsOnly: and it is no tracepoint). */
+export function probeFlags(probes: { id: number; name: string; kind: string }[], names: Set<string>, functionsOnly = false): Uint8Array {
   const flags = new Uint8Array(Math.max(0, ...probes.map((p) => p.id + 1)) + 1);
-  for (const p of probes) if (names.has(p.name)) flags[p.id] = 1;
+  for (const p of probes) if (names.has(p.name) && !(functionsOnly && p.kind === 'tracepoint')) flags[p.id] = 1;
   return flags;
 }
 
@@ -60,7 +88,8 @@ function grow<T extends Uint32Array | Int32Array | Uint8Array | Float64Array>(ar
 /**
  * Follows packets through a recording, event by event. step() returns the event's slot (one
  * per distinct address); the slot's arrays describe the packet that address holds now, and
- * the `prev*`, `started`, `ended` fields describe the step just taken.
+ * the `prev*`, `started`, `ended` fields describe the step just taken. A caller that needs the
+ * previous packet of an address before it is replaced uses slotOf(), restarts() and advance().
  */
 export class PacketTracker {
   /** open addressing: skb address words -> slot */
@@ -77,6 +106,11 @@ export class PacketTracker {
   lastFunc = new Int32Array(1024);
   lastTsLo = new Uint32Array(1024);
   lastTsHi = new Uint32Array(1024);
+  /** 1 once the slot's packet met a freeing probe */
+  closing = new Uint8Array(1024);
+  /** 1 when that freeing probe was a function (its freeing tracepoint may still come) */
+  closedByFunction = new Uint8Array(1024);
+  /** 1 while the slot holds a packet (a fresh slot holds none) */
   open = new Uint8Array(1024);
 
   /** packets started so far: the next packet's id */
@@ -88,14 +122,35 @@ export class PacketTracker {
   prevTsLo = 0;
   prevTsHi = 0;
 
-  constructor(private readonly frees: Uint8Array) {}
+  constructor(
+    private readonly frees: Uint8Array,
+    /** per func id, 1 for the freeing and releasing function probes (probeFlags(..., true)) */
+    private readonly releases: Uint8Array,
+  ) {}
 
   step(lo: number, hi: number, func: number, tsLo: number, tsHi: number): number {
     const s = this.slotOf(lo, hi);
-    if (this.open[s] === 0) {
+    this.advance(s, func, tsLo, tsHi);
+    return s;
+  }
+
+  /** An event of this probe still belongs to slot s's packet, which is being freed. */
+  private continues(s: number, func: number): boolean {
+    return this.releases[func] === 1 || (this.closedByFunction[s] === 1 && this.frees[func] === 1);
+  }
+
+  /** This event on slot s starts a new packet although the slot holds one (the old one was freed). */
+  restarts(s: number, func: number): boolean {
+    return this.open[s] === 1 && this.closing[s] === 1 && !this.continues(s, func);
+  }
+
+  /** Takes the step for an event on slot s. */
+  advance(s: number, func: number, tsLo: number, tsHi: number): void {
+    if (this.open[s] === 0 || (this.closing[s] === 1 && !this.continues(s, func))) {
       this.packet[s] = this.packets++;
       this.hop[s] = 0;
       this.open[s] = 1;
+      this.closing[s] = 0;
       this.started = true;
       this.prevFunc = -1;
     } else {
@@ -109,8 +164,10 @@ export class PacketTracker {
     this.lastTsLo[s] = tsLo;
     this.lastTsHi[s] = tsHi;
     this.ended = this.frees[func] === 1;
-    if (this.ended) this.open[s] = 0;
-    return s;
+    if (this.ended) {
+      this.closing[s] = 1;
+      this.closedByFunction[s] = this.releases[func];
+    }
   }
 
   // Events of one skb often come in runs: the last address looked up is checked first.
@@ -118,7 +175,7 @@ export class PacketTracker {
   private lastHi = -1;
   private lastSlot = -1;
 
-  private slotOf(lo: number, hi: number): number {
+  slotOf(lo: number, hi: number): number {
     if (lo === this.lastLo && hi === this.lastHi) return this.lastSlot;
     const s = this.lookup(lo, hi);
     this.lastLo = lo;
@@ -151,8 +208,11 @@ export class PacketTracker {
       this.lastTsLo = grow(this.lastTsLo, n);
       this.lastTsHi = grow(this.lastTsHi, n);
       this.open = grow(this.open, n);
+      this.closing = grow(this.closing, n);
+      this.closedByFunction = grow(this.closedByFunction, n);
     }
     this.open[s] = 0;
+    this.closing[s] = 0;
     if (this.slots * 2 > this.slotAt.length) this.rehash();
     return s;
   }

@@ -108,6 +108,7 @@ export function eventsSelect(dataset: Dataset, opts: EventsSelectOptions): strin
   CASE WHEN dropped = 1 THEN coalesce(nullif(CAST(reason_name AS VARCHAR), ''), CAST(reason AS VARCHAR)) END AS reason,
   CASE WHEN location <> 0 THEN location_sym END AS location,
   CASE WHEN stack_id >= 0 THEN stack_id END AS stack_id,
+  CASE WHEN CAST(kind AS VARCHAR) IN ('fexit', 'kretprobe') THEN retval END AS retval,
   ethertype,
   pkt_type,
   CASE WHEN family <> 0 THEN ip_proto END AS ip_proto,

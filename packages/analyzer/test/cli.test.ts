@@ -143,6 +143,7 @@ describe('skbtrail show', () => {
         dport: null,
         func: 'kfree_skb',
         reason: 'NETFILTER_DROP',
+        retval: null,
         packet: 0,
       },
     ]);

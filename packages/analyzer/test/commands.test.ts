@@ -131,6 +131,35 @@ describe('skbtrail show, with pwru output options', () => {
   });
 });
 
+describe('fexit return values', () => {
+  it('shows what the function returned on its fexit events, and NULL on every other probe', () => {
+    const path = join(dir, 'fexit.skbtrail');
+    const frame = [...eth(0x0800), ...ipv4([10, 0, 1, 1], [10, 0, 1, 2], 6, 20), ...tcpSyn(40000, 80)];
+    const base = { comm: 0, pid: 1, cpu: 0, netns: NS_A, ifindex: 2, len: 60, mtu: 1500, protocol: 0x0800, hasMac: true, headers: frame, skb: 0xffff888000000100n };
+    writeWithProbes(
+      path,
+      [
+        { name: 'tcp_v4_rcv', kind: 'fentry' },
+        { name: 'tcp_v4_rcv', kind: 'fexit' },
+        { name: 'kfree_skb', kind: 'tracepoint' },
+      ],
+      [[
+        { ...base, ts: 1000n, probe: 'tcp_v4_rcv:fentry' },
+        { ...base, ts: 1500n, probe: 'tcp_v4_rcv:fexit', retval: -22n },
+        { ...base, ts: 2000n, probe: 'kfree_skb', reason: 3 },
+      ]],
+      { stacks: false },
+    );
+    expect(json('query', path, 'SELECT func, kind, retval FROM events ORDER BY seq')).toEqual([
+      { func: 'tcp_v4_rcv', kind: 'fentry', retval: null },
+      { func: 'tcp_v4_rcv', kind: 'fexit', retval: -22 },
+      { func: 'kfree_skb', kind: 'tracepoint', retval: null },
+    ]);
+    const lines = skbtrail(['show', path, '--no-output-meta', '--no-output-tuple']).stdout.trim().split('\n');
+    expect(lines.slice(1).map((l) => l.split(/ {2,}/).pop())).toEqual(['tcp_v4_rcv', 'tcp_v4_rcv ret=-22', 'kfree_skb(SKB_DROP_REASON_NO_SOCKET)']);
+  });
+});
+
 describe('skbtrail paths and diff', () => {
   it('counts the trajectories, most common or longest first', () => {
     const paths = json('paths', rec);

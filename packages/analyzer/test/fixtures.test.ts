@@ -2,6 +2,7 @@
 // development host, netem-delay on Debian's 6.12 in the test/vm harness): the analyzer must give
 // the exact answers a network engineer would check.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -19,6 +20,7 @@ const ICMP = join(ROOT, 'fixtures/icmp-nft-drop.skbtrail');
 const UDP = join(ROOT, 'fixtures/udp-no-listener.skbtrail');
 const ROUTER = join(ROOT, 'fixtures/router-drop.skbtrail');
 const NETEM = join(ROOT, 'fixtures/netem-delay.skbtrail');
+const KPROBES = join(ROOT, 'fixtures/vm-6.12-kprobe-multi-icmp-drop.skbtrail');
 
 function text(...args: string[]): string {
   const r = spawnSync(process.execPath, [join(ROOT, 'bin/skbtrail.js'), ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
@@ -207,7 +209,7 @@ describe('fixture (Debian 6.12 VM): pings through netem qdiscs delaying 20 ms ea
     ]);
     const table = text('latency', NETEM, '--from', 'net_dev_queue', '--to', 'netif_receive_skb');
     expect(table).toMatch(/│ +6 │ 20\.4ms │ 20\.8ms │ 25\.1ms │ 25\.1ms │ 25\.1ms │/);
-    expect(table).toMatch(/20\.0ms -> 23\.7ms : +5 +\|\*{40}\|/);
+    expect(table).toMatch(/16\.8ms -> 21\.0ms : +4 +\|\*{40}\|\n21\.0ms -> 25\.2ms : +2 +\|\*{20} {20}\|/);
   });
 
   it('latency per hop: the 20 ms sit between qdisc_enqueue and qdisc_dequeue', () => {
@@ -243,6 +245,22 @@ describe('fixture (Debian 6.12 VM): pings through netem qdiscs delaying 20 ms ea
     for (const d of duck) {
       const m = mine.find((r) => r.from === d.from && r.to === d.to);
       expect([m?.p50_ns, m?.p90_ns, m?.p99_ns]).toEqual((d.q as string[]).map(Number));
+    }
+  });
+});
+
+describe.skipIf(!existsSync(KPROBES))('fixture (Debian 6.12 VM, kprobe-multi on every skb function): pings, some dropped', () => {
+  it('keeps each free and the functions that release the skb in the packet that was freed', () => {
+    const packets = json('query', KPROBES, `SELECT k.fate, k.reason, p.trajectory FROM packets k JOIN paths p USING (path) ORDER BY k.packet`);
+    // no packet is just the tail of another's free
+    for (const p of packets) expect(p.trajectory as string).not.toMatch(/^[^:]*: (skb_release_head_state|skb_release_data|skb_free_head|kfree_skbmem)\b/);
+    const dropped = packets.filter((p) => p.fate === 'dropped');
+    expect(dropped.length).toBeGreaterThan(0);
+    for (const p of dropped) {
+      expect(p.trajectory as string).toMatch(
+        // skb_free_head only when no clone shares the data (the raw socket's copy of a ping reply does)
+        new RegExp(`sk_skb_reason_drop kfree_skb\\(${p.reason}\\) skb_release_head_state skb_release_data( skb_free_head)? kfree_skbmem$`),
+      );
     }
   });
 });

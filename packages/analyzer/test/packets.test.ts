@@ -15,10 +15,13 @@ const PROBES = [
   { name: 'netif_receive_skb', kind: 'tracepoint' as const },
   { name: 'skb_clone', kind: 'kprobe' as const },
   { name: 'packet_rcv', kind: 'kprobe' as const },
+  { name: 'skb_release_data', kind: 'kprobe' as const },
+  { name: 'kfree_skbmem', kind: 'kprobe' as const },
 ];
 const X = 0xffff888000001000n;
 const Y = 0xffff888000002000n;
 const Z = 0xffff888000003000n;
+const W = 0xffff888000004000n;
 
 function ev(probe: string, skb: bigint, ts: bigint, more: Partial<Ev> = {}): Ev {
   const frame = [...eth(0x0800), ...ipv4(A, B, 1, 64), ...icmpEcho(1)];
@@ -53,6 +56,13 @@ beforeAll(async () => {
       ev('consume_skb', Y, 14_000n, { cpu: 1 }),
       // packet 4 on Y, never freed while recording
       ev('net_dev_queue', Y, 20_000n),
+      // packet 5 on W: consumed, then the functions that free it run on it (still packet 5) ...
+      ev('net_dev_queue', W, 30_000n),
+      ev('consume_skb', W, 31_000n),
+      ev('skb_release_data', W, 31_100n),
+      ev('kfree_skbmem', W, 31_200n),
+      // ... until W is allocated again: packet 6
+      ev('net_dev_queue', W, 40_000n),
     ],
   ]);
   session = await openSession(path);
@@ -74,6 +84,16 @@ describe('packet identity', () => {
     ]);
   });
 
+  it('keeps the functions that free a packet in that packet, and starts the next at the next other event', async () => {
+    expect(await rows(`SELECT packet, hop, func FROM events WHERE skb = ${W} ORDER BY seq`)).toEqual([
+      { packet: 5, hop: 0, func: 'net_dev_queue' },
+      { packet: 5, hop: 1, func: 'consume_skb' },
+      { packet: 5, hop: 2, func: 'skb_release_data' },
+      { packet: 5, hop: 3, func: 'kfree_skbmem' },
+      { packet: 6, hop: 0, func: 'net_dev_queue' },
+    ]);
+  });
+
   it('tells each packet how it ended, and links the clone to the packet it was cloned from', async () => {
     expect(
       await rows('SELECT packet, events, first_seq, last_seq, duration, parent, fate, reason, last_func FROM packets ORDER BY packet'),
@@ -83,6 +103,8 @@ describe('packet identity', () => {
       { packet: 2, events: 3, first_seq: '4', last_seq: '9', duration: '3500', parent: null, fate: 'consumed', reason: null, last_func: 'consume_skb' },
       { packet: 3, events: 2, first_seq: '6', last_seq: '8', duration: '1800', parent: 2, fate: 'consumed', reason: null, last_func: 'consume_skb' },
       { packet: 4, events: 1, first_seq: '10', last_seq: '10', duration: '0', parent: null, fate: 'open', reason: null, last_func: 'net_dev_queue' },
+      { packet: 5, events: 4, first_seq: '11', last_seq: '14', duration: '1200', parent: null, fate: 'consumed', reason: null, last_func: 'kfree_skbmem' },
+      { packet: 6, events: 1, first_seq: '15', last_seq: '15', duration: '0', parent: null, fate: 'open', reason: null, last_func: 'net_dev_queue' },
     ]);
   });
 
@@ -91,9 +113,10 @@ describe('packet identity', () => {
       `SELECT p.hops, p.trajectory, count(*) AS packets FROM packets k JOIN paths p USING (path) GROUP BY ALL ORDER BY packets DESC, p.trajectory`,
     );
     expect(paths).toEqual([
-      { hops: 1, trajectory: `a/veth-a: net_dev_queue`, packets: '1' },
+      { hops: 1, trajectory: `a/veth-a: net_dev_queue`, packets: '2' },
       { hops: 2, trajectory: 'a/veth-a: net_dev_queue > b/veth-b: kfree_skb(NETFILTER_DROP)', packets: '1' },
       { hops: 3, trajectory: 'a/veth-a: net_dev_queue > b/veth-b: netif_receive_skb consume_skb', packets: '1' },
+      { hops: 4, trajectory: 'a/veth-a: net_dev_queue consume_skb skb_release_data kfree_skbmem', packets: '1' },
       { hops: 3, trajectory: 'a/veth-a: net_dev_queue skb_clone consume_skb', packets: '1' },
       { hops: 2, trajectory: 'a/veth-a: packet_rcv consume_skb', packets: '1' },
     ]);
@@ -107,6 +130,7 @@ describe('packet identity', () => {
     expect(await rows(`SELECT packet, ns FROM spans('net_dev_queue', 'consume_skb') ORDER BY packet`)).toEqual([
       { packet: 0, ns: '2000' },
       { packet: 2, ns: '3500' },
+      { packet: 5, ns: '1000' },
     ]);
   });
 

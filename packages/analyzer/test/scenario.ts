@@ -157,6 +157,8 @@ export interface Ev {
   location?: bigint;
   stackId?: number;
   mark?: number;
+  /** fexit events: the function's return value */
+  retval?: bigint;
 }
 
 export const COMMS = ['ping', 'curl', 'dig'];
@@ -243,6 +245,7 @@ function columns(events: Ev[], newComms: string[], probeIds: Record<string, numb
     newComms,
     headers,
     headerOffsets,
+    ...(events.some((e) => e.retval !== undefined) ? { retval: BigInt64Array.from(events, (e) => e.retval ?? 0n) } : {}),
   };
 }
 
@@ -259,16 +262,21 @@ export function writeScenario(path: string, opts: { lost?: number } = {}): void 
  */
 export function writeWithProbes(
   path: string,
-  probes: { name: string; kind: 'tracepoint' | 'kprobe' }[],
+  probes: { name: string; kind: 'tracepoint' | 'kprobe' | 'fentry' | 'fexit' }[],
   groups: Ev[][],
   opts: { stacks?: boolean } = {},
 ): void {
   const meta = startMeta();
   const withStacks = opts.stacks ?? true;
   if (!withStacks) meta.recorder.options = {};
-  meta.probes = probes.map((p, id) => ({ id, name: p.name, kind: p.kind, target: p.kind === 'kprobe' ? p.name : `skb:${p.name}` }));
+  meta.probes = probes.map((p, id) => ({ id, name: p.name, kind: p.kind, target: p.kind === 'tracepoint' ? `skb:${p.name}` : p.name }));
   meta.recorder.backend = 'kprobe';
-  const ids = Object.fromEntries(probes.map((p, id) => [p.name, id]));
+  // an event's probe: the name, or name:kind where two probes share a name (fentry and fexit)
+  const ids: Record<string, number> = {};
+  probes.forEach((p, id) => {
+    ids[p.name] ??= id;
+    ids[`${p.name}:${p.kind}`] = id;
+  });
   const batches = groups.map((events, i) => columns(events, i === 0 ? COMMS : [], ids));
   const total = groups.reduce((n, g) => n + g.length, 0);
   const t = tables();

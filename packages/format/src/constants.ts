@@ -44,4 +44,10 @@ export const EVENT_COLUMN_TYPES = {
 } as const;
 
 export type EventColumnName = keyof typeof EVENT_COLUMN_TYPES;
+
+/** Optional events column: fexit events' return values, when StartMeta.probes has an fexit probe (--backend fentry). */
+export const RETVAL_COLUMN = 'retval' as const;
+
+/** Optional last events column: the raw struct sk_buff of every event, when StartMeta.skb says so (--output-skb). */
+export const SKB_DATA_COLUMN = 'skb_data';
 export const EVENT_COLUMNS: readonly EventColumnName[] = Object.keys(EVENT_COLUMN_TYPES) as EventColumnName[];

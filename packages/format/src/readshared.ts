@@ -2,7 +2,7 @@
 // the same way: is this a recording they can read, what its tables hold, what a cut file lost.
 // No Arrow values are imported here: each reader passes in what it decoded with its own Arrow.
 import type { Table, Uint64, Vector } from 'apache-arrow';
-import { EVENT_COLUMNS, EVENT_COLUMN_TYPES, FORMAT_ID, FORMAT_VERSION, META_KEY, type TableName } from './constants.js';
+import { EVENT_COLUMNS, EVENT_COLUMN_TYPES, FORMAT_ID, FORMAT_VERSION, META_KEY, RETVAL_COLUMN, type TableName } from './constants.js';
 import { FormatError } from './errors.js';
 import type { KallsymsTable, StartMeta } from './types.js';
 
@@ -52,6 +52,8 @@ export function checkEventsSchema(path: string, schema: SchemaLike): { version: 
       throw new FormatError('CORRUPT', `${path}: events column ${name} is missing or not of type ${want}`);
     }
   }
+  const retval = schema.fields.find((f) => f.name === RETVAL_COLUMN);
+  if (retval && String(retval.type) !== 'Int64') throw new FormatError('CORRUPT', `${path}: events column ${RETVAL_COLUMN} is not of type Int64`);
   return { version, meta: parseJson<StartMeta>(path, md.get(META_KEY.start), META_KEY.start) };
 }
 

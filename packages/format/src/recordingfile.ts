@@ -5,7 +5,7 @@
 // columns reads ~200 MB, into memory that is already mapped (on the reference VM, faulting in
 // fresh memory costs ~3 s/GB, while reading the page cache into a warm buffer runs at ~10 GB/s).
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { COMM_DICTIONARY_ID, EVENT_COLUMNS, type EventColumnName, META_KEY } from './constants.js';
+import { COMM_DICTIONARY_ID, EVENT_COLUMNS, type EventColumnName, META_KEY, RETVAL_COLUMN } from './constants.js';
 import { FormatError } from './errors.js';
 import {
   type IpcField,
@@ -19,9 +19,12 @@ import {
 import { checkEventsSchema, noStreamError, parseJson, truncationWarning } from './readshared.js';
 import type { EndMeta, KallsymsTable, StartMeta } from './types.js';
 
-/** Events columns read as plain arrays; comm and func give their dictionary indices. */
-export type FixedColumnName = Exclude<EventColumnName, 'headers'>;
-export type ColumnArray = BigUint64Array | Uint32Array | Int32Array | Uint16Array | Uint8Array;
+/**
+ * Events columns read as plain arrays; comm and func give their dictionary indices. retval is
+ * optional (fexit recordings): a file without it reads as zeros.
+ */
+export type FixedColumnName = Exclude<EventColumnName, 'headers'> | typeof RETVAL_COLUMN;
+export type ColumnArray = BigUint64Array | BigInt64Array | Uint32Array | Int32Array | Uint16Array | Uint8Array;
 
 type ArrayCtor = { new (buffer: ArrayBuffer, byteOffset: number, length: number): ColumnArray; BYTES_PER_ELEMENT: number };
 
@@ -45,6 +48,7 @@ const COLUMN_ARRAYS: Record<FixedColumnName, ArrayCtor> = {
   has_mac: Uint8Array,
   net_off: Uint16Array,
   trans_off: Uint16Array,
+  retval: BigInt64Array,
 };
 
 /** The captured header bytes of one batch: Arrow Binary offsets (rows + 1) and values. */
@@ -309,7 +313,8 @@ function batchPlace(path: string, batch: IpcRecordBatch, body: number, bodyLengt
   const rows = batch.length;
   if (!Number.isSafeInteger(rows) || rows < 0) throw damaged(path, `a batch claims ${rows} rows`);
   const regions = regionsOf(path, batch, bodyLength, 'events');
-  for (const name of EVENT_COLUMNS) {
+  const columns: (EventColumnName | typeof RETVAL_COLUMN)[] = [...EVENT_COLUMNS, ...(places.has(RETVAL_COLUMN) ? [RETVAL_COLUMN] : [])];
+  for (const name of columns) {
     const place = places.get(name) as ColumnPlace;
     const node = batch.nodes[place.node];
     if (!node || node.length !== rows) throw damaged(path, `column ${name} has a different length than its batch`);
@@ -489,7 +494,7 @@ function indexRecording(file: FileReader): RecordingFile {
     warnings.push(`ignored ${unread} bytes after the end of the recording`);
   }
 
-  const values = (name: EventColumnName): number => (places.get(name) as ColumnPlace).first + 1;
+  const values = (name: EventColumnName | typeof RETVAL_COLUMN): number => (places.get(name) as ColumnPlace).first + 1;
   const readRegion = (batch: BatchPlace, buffer: number, bytes: number, buffers: ReadBuffers, key: string): ArrayBuffer => {
     const target = buffers.get(key, bytes);
     if (file.readInto(new Uint8Array(target, 0, bytes), batch.body + batch.regions[2 * buffer]) !== bytes) throw file.shrank();
@@ -513,7 +518,10 @@ function indexRecording(file: FileReader): RecordingFile {
     readColumn(index, column, buffers) {
       const batch = batches[index];
       const ctor = COLUMN_ARRAYS[column];
-      return new ctor(readRegion(batch, values(column), batch.rows * ctor.BYTES_PER_ELEMENT, buffers, column), 0, batch.rows);
+      const bytes = batch.rows * ctor.BYTES_PER_ELEMENT;
+      // only retval can be absent (batchPlace checked the rest)
+      if (!places.has(column)) return new BigInt64Array(buffers.get(column, bytes), 0, batch.rows).fill(0n);
+      return new ctor(readRegion(batch, values(column), bytes, buffers, column), 0, batch.rows);
     },
     readHeaders(index, buffers) {
       const batch = batches[index];

@@ -1,7 +1,17 @@
 import { Binary, type DataType, Dictionary, Field, Int32, Int64, List, Schema, Uint16, Uint32, Uint64, Uint8, Utf8 } from 'apache-arrow';
 import type { EndMeta, StartMeta } from './types.js';
 
-import { COMM_DICTIONARY_ID, EVENT_COLUMNS, type EventColumnName, FORMAT_ID, FUNC_DICTIONARY_ID, META_KEY, type TableName } from './constants.js';
+import {
+  COMM_DICTIONARY_ID,
+  EVENT_COLUMNS,
+  type EventColumnName,
+  FORMAT_ID,
+  FUNC_DICTIONARY_ID,
+  META_KEY,
+  RETVAL_COLUMN,
+  SKB_DATA_COLUMN,
+  type TableName,
+} from './constants.js';
 
 export { COMM_DICTIONARY_ID, EVENT_COLUMNS, FORMAT_ID, FORMAT_VERSION, FUNC_DICTIONARY_ID, META_KEY } from './constants.js';
 export type { EventColumnName, TableName } from './constants.js';
@@ -39,12 +49,6 @@ function tableMetadata(table: TableName, version: string, extra: [string, string
     ...extra,
   ]);
 }
-
-/** Optional events column: fexit events' return values, when StartMeta.probes has an fexit probe (--backend fentry). */
-export const RETVAL_COLUMN = 'retval';
-
-/** Optional last events column: the raw struct sk_buff of every event, when StartMeta.skb says so (--output-skb). */
-export const SKB_DATA_COLUMN = 'skb_data';
 
 export function eventsSchema(meta: StartMeta, version: string): Schema {
   const fields = EVENT_COLUMNS.map((name) => new Field(name, EVENT_TYPES[name], false));

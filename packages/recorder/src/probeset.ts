@@ -86,10 +86,12 @@ export function prepareFuncPrograms(native: NativeAddon, handle: Handle, set: Pr
 
 /** One line after attaching, like pwru's: what is attached and how many were ignored. */
 export function attachSummary(set: ProbeSet, tracepoints: number, funcs: FuncAttachResult, tcs: FuncAttachResult, ms: number): string {
-  const parts = [`${tracepoints} tracepoint${tracepoints === 1 ? '' : 's'}`];
-  if (set.choice.backend !== 'tracepoint') parts.unshift(`${funcs.attached} kernel functions (${set.choice.backend}, ${(ms / 1000).toFixed(1)} s)`);
-  if (set.plan.tcs.length > 0) parts.push(`${tcs.attached} tc programs (fentry/fexit)`);
+  const parts = [plural(tracepoints, 'tracepoint')];
+  if (set.choice.backend !== 'tracepoint') parts.unshift(`${plural(funcs.attached, 'kernel function')} (${set.choice.backend}, ${(ms / 1000).toFixed(1)} s)`);
+  if (set.plan.tcs.length > 0) parts.push(`${plural(tcs.attached, 'tc program')} (fentry/fexit)`);
   const refused = funcs.ignored.length + tcs.ignored.length;
   const why = set.unprobeable > 0 ? `: ${set.unprobeable} not in available_filter_functions, ${refused} refused` : '';
   return `attached ${parts.join(', ')} (ignored ${refused + set.unprobeable}${why})`;
 }
+
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;

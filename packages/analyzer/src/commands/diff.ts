@@ -5,15 +5,14 @@
 // hop to hop (netns, ifname, len, mark, tuple: NAT shows up here), and between the sides at
 // the hops they share.
 import { align } from '../align.js';
+import { usageError } from '../errors.js';
 import { type Column, type Format, sinkFor } from '../render.js';
 import type { Session } from '../session.js';
 import { durationText } from '../units.js';
 import type { Value } from '../values.js';
-import { type CommandIo, lacks, noSuch, queryRows, withSession } from './common.js';
+import { type CommandIo, asSql, lacks, noSuch, queryRows, withSession } from './common.js';
 import { pathCountsSql } from './paths.js';
 import { funcText, tupleText } from './show.js';
-import { usageError } from '../errors.js';
-import { asSql } from './common.js';
 
 export interface DiffOptions {
   format: Format;

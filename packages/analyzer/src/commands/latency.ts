@@ -2,7 +2,7 @@
 // a terminal histogram), or without --from/--to, between every consecutive pair of probes a
 // packet passed (the per-hop table).
 import { type Column, type Format, TableSink, sinkFor } from '../render.js';
-import { PERCENTILES, coarseBuckets, type GroupStats, groupStats } from '../quantiles.js';
+import { coarseBuckets, type GroupStats, groupStats } from '../quantiles.js';
 import { SPANS_SCAN } from '../spans.js';
 import { eventsSelect } from '../views.js';
 import type { Session } from '../session.js';
@@ -133,4 +133,3 @@ export async function latency(file: string, opts: LatencyOptions, io: CommandIo)
   );
 }
 
-export { PERCENTILES };

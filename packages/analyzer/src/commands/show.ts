@@ -34,7 +34,7 @@ export interface ShowOptions {
 /** Columns of the JSON/CSV rows, named as in the events view. */
 const SHOW_COLUMNS = [
   'ts', 'time', 'skb', 'cpu', 'comm', 'pid', 'netns', 'netns_name', 'mark', 'ifindex', 'ifname',
-  'ethertype', 'mtu', 'len', 'proto', 'family', 'saddr', 'sport', 'daddr', 'dport', 'func', 'reason', 'packet',
+  'ethertype', 'mtu', 'len', 'proto', 'family', 'saddr', 'sport', 'daddr', 'dport', 'func', 'reason', 'retval', 'packet',
 ] as const;
 /** What the rendering reads besides them. */
 const HELPER_COLUMNS = ['stack_id', 'location', 'tcp_flags', 'prev_ts', 'seq'] as const;
@@ -99,8 +99,9 @@ export function tupleText(r: Partial<Record<'family' | 'saddr' | 'sport' | 'dadd
   return `${endpoint(r.saddr ?? null, r.sport ?? null, r.family)}->${endpoint(r.daddr ?? null, r.dport ?? null, r.family)}(${l4})`;
 }
 
-/** The probe, with the drop reason in parentheses for drops, as pwru prints it. */
-export function funcText(func: Value, reason: Value): string {
+/** The probe, with the drop reason in parentheses for drops, as pwru prints it; a return value after fexit. */
+export function funcText(func: Value, reason: Value, retval: Value = null): string {
+  if (retval !== null) return `${func} ret=${retval}`;
   if (reason === null) return String(func);
   return /^\d+$/.test(String(reason)) ? `${func}(${reason})` : `${func}(SKB_DROP_REASON_${reason})`;
 }
@@ -146,7 +147,7 @@ class PwruSink implements Sink {
       cells.push(String(r.netns_name ?? r.netns), hex(r.mark), iface, `0x${hex(r.ethertype, 4)}`, String(r.mtu), String(r.len));
     }
     if (opts.outputTuple !== false) cells.push(tupleText(r, opts.outputTcpFlags));
-    cells.push(funcText(r.func, r.reason));
+    cells.push(funcText(r.func, r.reason, r.retval));
     if (opts.outputCaller) cells.push(callerOf(r.location as string | null, r.stack_id === null ? undefined : this.stacks.get(Number(r.stack_id))) ?? '');
     return cells;
   }
