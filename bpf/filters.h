@@ -5,24 +5,24 @@
  * under a mask) and --filter-ifname (skb->dev's ifindex; the recorder resolves the name in
  * the namespace it also puts in filter_netns). They combine with AND, with each other and
  * with the pcap filter. Settings come from CONFIG (rodata): with a filter off its check is
- * pruned by the verifier. For skbtrail.bpf.c only, included after CONFIG and skb_netns().
+ * pruned by the verifier. For skbtrail.bpf.c only, included after CONFIG, FIELD and skb_netns().
  */
 #ifndef SKBTRAIL_FILTERS_H
 #define SKBTRAIL_FILTERS_H
 
 /* Whether the skb passes every metadata filter that is on. */
-static __always_inline bool meta_matches(struct sk_buff *skb)
+static __always_inline bool meta_matches(struct sk_buff *skb, bool direct)
 {
 	struct net_device *dev;
 
 	if (!CONFIG.filter_netns && !CONFIG.filter_mark_mask && !CONFIG.filter_ifindex)
 		return true;
-	if (CONFIG.filter_mark_mask && (BPF_CORE_READ(skb, mark) & CONFIG.filter_mark_mask) != CONFIG.filter_mark)
+	if (CONFIG.filter_mark_mask && (FIELD(direct, skb, mark) & CONFIG.filter_mark_mask) != CONFIG.filter_mark)
 		return false;
-	dev = BPF_CORE_READ(skb, dev);
-	if (CONFIG.filter_ifindex && (!dev || BPF_CORE_READ(dev, ifindex) != CONFIG.filter_ifindex))
+	dev = FIELD(direct, skb, dev);
+	if (CONFIG.filter_ifindex && (!dev || FIELD(direct, dev, ifindex) != CONFIG.filter_ifindex))
 		return false;
-	if (CONFIG.filter_netns && skb_netns(skb, dev) != CONFIG.filter_netns)
+	if (CONFIG.filter_netns && skb_netns(skb, dev, direct) != CONFIG.filter_netns)
 		return false;
 	return true;
 }

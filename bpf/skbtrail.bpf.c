@@ -68,6 +68,7 @@ _Static_assert(__builtin_offsetof(struct slot, buf) == sizeof(struct skbtrail_ev
  */
 struct scratch_area {
 	__u32 depth;
+	__u32 sent; /* events this CPU sent: paces the wakeups */
 	struct slot slots[NEST_MAX];
 };
 
@@ -88,30 +89,40 @@ static __always_inline void count_lost(void)
 }
 
 /*
- * The reader polls on a short timer anyway, so wake it only once an eighth of the
- * ring buffer is waiting: a wakeup per event costs both sides more than the event.
+ * The reader polls on a short timer anyway, so each CPU wakes it once per WAKE_EVERY
+ * events: a wakeup per event costs both sides more than the event, and asking the ring
+ * how full it is reads the consumer's position, a cache line the reader's CPU keeps
+ * writing. A per-CPU count touches nothing shared.
  */
-static __always_inline __u64 wakeup_flag(void)
-{
-	__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+#define WAKE_EVERY 1024
 
-	return waiting > bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 8 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+static __always_inline __u64 wakeup_flag(__u32 *sent)
+{
+	return (++*sent & (WAKE_EVERY - 1)) == 0 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
+/*
+ * A field of a kernel object. tp_btf programs get BTF-typed pointers and load fields
+ * directly (the verifier checks each load); kprobe and fentry programs go through
+ * bpf_probe_read_kernel, a helper call per field. `direct` is a constant at every call
+ * site, so each program keeps one branch.
+ */
+#define FIELD(direct, ptr, field) ((direct) ? (ptr)->field : BPF_CORE_READ(ptr, field))
+
 /* The skb's network namespace inode: its device's, else its socket's; 0 if neither. */
-static __always_inline __u32 skb_netns(struct sk_buff *skb, struct net_device *dev)
+static __always_inline __u32 skb_netns(struct sk_buff *skb, struct net_device *dev, bool direct)
 {
 	struct net *net = NULL;
 	struct sock *sk;
 
 	if (dev)
-		net = BPF_CORE_READ(dev, nd_net.net);
+		net = FIELD(direct, dev, nd_net.net);
 	if (!net) {
-		sk = BPF_CORE_READ(skb, sk);
+		sk = FIELD(direct, skb, sk);
 		if (sk)
-			net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
+			net = FIELD(direct, sk, __sk_common.skc_net.net);
 	}
-	return net ? BPF_CORE_READ(net, ns.inum) : 0;
+	return net ? FIELD(direct, net, ns.inum) : 0;
 }
 
 /*
@@ -124,18 +135,18 @@ static __always_inline __u32 skb_netns(struct sk_buff *skb, struct net_device *d
  * Copies at most `bound` bytes and returns how many; *wirelen gets the packet's length
  * from the first of them to its end (linear part and fragments).
  */
-static __always_inline __u32 capture_headers(struct sk_buff *skb, struct slot *slot, __u32 bound, __u32 *wirelen)
+static __always_inline __u32 capture_headers(struct sk_buff *skb, struct slot *slot, __u32 bound, __u32 *wirelen, bool direct)
 {
 	struct skbtrail_event *ev = &slot->ev;
-	unsigned char *head = BPF_CORE_READ(skb, head);
-	__u32 data_off = BPF_CORE_READ(skb, data) - head;
-	__u32 tail = BPF_CORE_READ(skb, tail); /* an offset from head on 64-bit kernels */
-	__u16 mac = BPF_CORE_READ(skb, mac_header);
-	__u16 nh = BPF_CORE_READ(skb, network_header);
-	__u16 th = BPF_CORE_READ(skb, transport_header);
+	unsigned char *head = FIELD(direct, skb, head);
+	__u32 data_off = FIELD(direct, skb, data) - head;
+	__u32 tail = FIELD(direct, skb, tail); /* an offset from head on 64-bit kernels */
+	__u16 mac = FIELD(direct, skb, mac_header);
+	__u16 nh = FIELD(direct, skb, network_header);
+	__u16 th = FIELD(direct, skb, transport_header);
 	__u32 start, cap;
 
-	ev->len = BPF_CORE_READ(skb, len); /* bytes from skb->data to the end */
+	ev->len = FIELD(direct, skb, len); /* bytes from skb->data to the end */
 	ev->has_mac = mac != UNSET_OFF && (nh > mac || !nh);
 	if (ev->has_mac)
 		start = mac;
@@ -190,9 +201,12 @@ static __always_inline __u32 copy_skb(struct sk_buff *skb, struct slot *slot, __
 	return size;
 }
 
-/* Returns whether the event was recorded (it passed the filters and found room). */
+/*
+ * Returns whether the event was recorded (it passed the filters and found room).
+ * direct: skb is a BTF-typed pointer (tp_btf), see FIELD.
+ */
 static __always_inline bool record(void *ctx, __u16 probe, struct sk_buff *skb,
-				   __u32 reason, __u64 location)
+				   __u32 reason, __u64 location, bool direct)
 {
 	__u32 zero = 0, depth, copied, cap, wirelen, skb_len = 0;
 	bool tracked, recorded = false;
@@ -220,13 +234,13 @@ static __always_inline bool record(void *ctx, __u16 probe, struct sk_buff *skb,
 		snaplen = SKBTRAIL_SNAPLEN_MAX;
 	/* A tracked skb (--filter-track-skb) bypasses every filter, like pwru's. */
 	tracked = track_has(skb);
-	if (!tracked && !meta_matches(skb))
+	if (!tracked && !meta_matches(skb, direct))
 		goto out;
 	/*
 	 * Headers first, so a packet the filter rejects costs only this copy and the filter.
 	 * The filter sees every linear header byte up to its bound, whatever the snaplen.
 	 */
-	copied = capture_headers(skb, slot, CONFIG.filter && !tracked ? SKBTRAIL_FILTER_BYTES : snaplen, &wirelen);
+	copied = capture_headers(skb, slot, CONFIG.filter && !tracked ? SKBTRAIL_FILTER_BYTES : snaplen, &wirelen, direct);
 	if (CONFIG.filter && !tracked && !filter_matches(slot, copied, wirelen))
 		goto out;
 	if (!tracked)
@@ -243,13 +257,13 @@ static __always_inline bool record(void *ctx, __u16 probe, struct sk_buff *skb,
 	ev->probe = probe;
 	ev->reason = reason;
 
-	dev = BPF_CORE_READ(skb, dev);
-	ev->netns = skb_netns(skb, dev);
-	ev->ifindex = dev ? BPF_CORE_READ(dev, ifindex) : 0;
-	ev->mtu = dev ? BPF_CORE_READ(dev, mtu) : 0;
-	ev->mark = BPF_CORE_READ(skb, mark);
-	ev->protocol = bpf_ntohs(BPF_CORE_READ(skb, protocol));
-	ev->pkt_type = BPF_CORE_READ_BITFIELD_PROBED(skb, pkt_type);
+	dev = FIELD(direct, skb, dev);
+	ev->netns = skb_netns(skb, dev, direct);
+	ev->ifindex = dev ? FIELD(direct, dev, ifindex) : 0;
+	ev->mtu = dev ? FIELD(direct, dev, mtu) : 0;
+	ev->mark = FIELD(direct, skb, mark);
+	ev->protocol = bpf_ntohs(FIELD(direct, skb, protocol));
+	ev->pkt_type = direct ? BPF_CORE_READ_BITFIELD(skb, pkt_type) : BPF_CORE_READ_BITFIELD_PROBED(skb, pkt_type);
 	/* --output-caller: the caller of a free is its location; any other's is in its stack. */
 	ev->stack_id = CONFIG.output_stack || (CONFIG.output_caller && !location) ? bpf_get_stackid(ctx, &stacks, 0) : -1;
 
@@ -262,7 +276,7 @@ static __always_inline bool record(void *ctx, __u16 probe, struct sk_buff *skb,
 	if (skb_len > SKBTRAIL_SKB_MAX)
 		skb_len = SKBTRAIL_SKB_MAX;
 	ev->skb_len = skb_len;
-	if (bpf_ringbuf_output(&events, slot, sizeof(*ev) + cap + skb_len, wakeup_flag()))
+	if (bpf_ringbuf_output(&events, slot, sizeof(*ev) + cap + skb_len, wakeup_flag(&area->sent)))
 		count_lost();
 	else
 		recorded = true;
@@ -277,7 +291,7 @@ int BPF_PROG(tp_kfree_skb, struct sk_buff *skb, void *location)
 	/* The reason argument came with enum skb_drop_reason (5.17); before it, reading ctx[2] fails to load. */
 	__u32 reason = bpf_core_type_exists(enum skb_drop_reason) ? (__u32)ctx[2] : 0;
 
-	record(ctx, PROBE_kfree_skb, skb, reason, (__u64)location);
+	record(ctx, PROBE_kfree_skb, skb, reason, (__u64)location, true);
 	track_forget(skb);
 	return 0;
 }
@@ -288,7 +302,7 @@ int BPF_PROG(tp_consume_skb, struct sk_buff *skb)
 	/* The location argument came (6.3) with the event's location field; before it, reading ctx[1] fails to load. */
 	__u64 location = bpf_core_field_exists(struct trace_event_raw_consume_skb, location) ? ctx[1] : 0;
 
-	record(ctx, PROBE_consume_skb, skb, 0, location);
+	record(ctx, PROBE_consume_skb, skb, 0, location, true);
 	track_forget(skb);
 	return 0;
 }
@@ -298,7 +312,7 @@ int BPF_PROG(tp_consume_skb, struct sk_buff *skb)
 	SEC("tp_btf/" #name)                                                      \
 	int BPF_PROG(tp_##name, __VA_ARGS__)                                      \
 	{                                                                         \
-		record(ctx, PROBE_##name, (struct sk_buff *)skb, 0, 0);           \
+		record(ctx, PROBE_##name, (struct sk_buff *)skb, 0, 0, true);     \
 		return 0;                                                         \
 	}
 
@@ -361,7 +375,7 @@ static __always_inline int record_entry(void *ctx, struct sk_buff *skb, bool rem
 	if (!fp)
 		return 0;
 	call.probe = fp->probe;
-	if (record(ctx, fp->probe, skb, 0, 0) && remember)
+	if (record(ctx, fp->probe, skb, 0, 0, false) && remember)
 		bpf_map_update_elem(&calls, &call, &one, BPF_ANY);
 	return 0;
 }
@@ -390,7 +404,9 @@ static __always_inline int record_return(void *ctx, struct sk_buff *skb)
 	struct skbtrail_func_probe *fp = func_probe(ctx);
 	struct call_key call = { .skb = (__u64)skb };
 	struct skbtrail_event ev = {};
+	struct scratch_area *area;
 	__u64 retval = 0;
+	__u32 zero = 0;
 
 	if (!fp)
 		return 0;
@@ -409,7 +425,10 @@ static __always_inline int record_return(void *ctx, struct sk_buff *skb)
 	ev.stack_id = -1;
 	ev.net_off = SKBTRAIL_OFF_NONE;
 	ev.trans_off = SKBTRAIL_OFF_NONE;
-	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), wakeup_flag()))
+	area = bpf_map_lookup_elem(&scratch, &zero);
+	if (!area)
+		return 0;
+	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), wakeup_flag(&area->sent)))
 		count_lost();
 	return 0;
 }

@@ -63,8 +63,8 @@ void RingStream::Run() {
       timeoutMs = static_cast<int>(std::clamp<long long>(left, 0, kPollSliceMs));
     }
     int n = ring_buffer__poll(ring_, timeoutMs);
-    // The BPF side wakes us only once the ring fills up (see wakeup_flag): a poll that
-    // timed out still reads whatever is waiting.
+    // The BPF side wakes us only every WAKE_EVERY events per CPU (see wakeup_flag): a
+    // poll that timed out still reads whatever is waiting.
     if (n == 0) n = ring_buffer__consume(ring_);
     if (n < 0 && n != -EINTR) {
       pollError_ = -n;
