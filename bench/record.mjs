@@ -1,7 +1,7 @@
 // End-to-end recorder capacity: `skbtrail record` (all tracepoints, default snaplen) while a
 // ping flood crosses a veth pair between two namespaces it creates and removes. Reports events/s
 // written with zero loss, bytes per event on disk and the recorder's CPU seconds per million events.
-// Root only. Usage: node bench/record.mjs [--count 200000] [--flows 2] [--stack]
+// Root only. Usage: node bench/record.mjs [--count 200000] [--flows 2] [--stack] [--compress lz4|none]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,6 +13,7 @@ const { values: opt } = parseArgs({
     count: { type: 'string', default: '200000' },
     flows: { type: 'string', default: '2' },
     stack: { type: 'boolean', default: false },
+    compress: { type: 'string', default: 'lz4' },
   },
 });
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -53,7 +54,7 @@ pair();
 try {
   const file = path.join(dir, 'bench.skbtrail');
   const ready = path.join(dir, 'ready');
-  const args = [path.join(root, 'bin/skbtrail.js'), 'record', '-w', file, '--ready-file', ready, ...(opt.stack ? ['--output-stack'] : [])];
+  const args = [path.join(root, 'bin/skbtrail.js'), 'record', '-w', file, '--ready-file', ready, '--compress', opt.compress, ...(opt.stack ? ['--output-stack'] : [])];
   const rec = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   rec.stderr.on('data', (d) => (err += d));
@@ -78,7 +79,7 @@ try {
     machine: `${os.cpus().length} cores, ${os.cpus()[0].model}`,
     kernel: os.release(),
     date: new Date().toISOString(),
-    command: `node bench/record.mjs --count ${opt.count} --flows ${flows}${opt.stack ? ' --stack' : ''}`,
+    command: `node bench/record.mjs --count ${opt.count} --flows ${flows}${opt.stack ? ' --stack' : ''} --compress ${opt.compress}`,
     pings: Number(opt.count),
     seconds: +seconds.toFixed(2),
     events,

@@ -3,13 +3,29 @@
 // ICMP, some IPv6) from netns a to netns b, each crossing ~6 probes (3 transmit in a, 2 receive
 // in b, then consume_skb or, for ~2% of packets, kfree_skb with a drop reason), on 2 CPUs.
 // skb addresses come from a pool of 65536, so each is reused by ~25 packets over 10M events.
-//   node bench/synth.mjs OUT.skbtrail [EVENTS=10000000]
+//   node bench/synth.mjs OUT.skbtrail [EVENTS=10000000] [--compress lz4|none]
+// --compress lz4: LZ4_FRAME body compression with the native addon's encoder, as `skbtrail record`
+// writes by default (default here: none, the recordings the benchmarks were first measured on).
+import { createRequire } from 'node:module';
 import { RecordingWriter } from '@skbtrail/format';
 
-const [out, eventsArg] = process.argv.slice(2);
-if (!out) {
-  console.error('usage: node bench/synth.mjs OUT.skbtrail [EVENTS]');
+const USAGE = 'usage: node bench/synth.mjs OUT.skbtrail [EVENTS] [--compress lz4|none]';
+const argv = process.argv.slice(2);
+const compressAt = argv.indexOf('--compress');
+const compress = compressAt >= 0 ? argv.splice(compressAt, 2)[1] : 'none';
+const [out, eventsArg] = argv;
+if (!out || !['lz4', 'none'].includes(compress)) {
+  console.error(USAGE);
   process.exit(2);
+}
+
+function lz4Encoder() {
+  try {
+    return createRequire(import.meta.url)('@skbtrail/native').lz4Frame;
+  } catch (err) {
+    console.error(`synth: --compress lz4 needs the native addon: ${err.message}`);
+    process.exit(1);
+  }
 }
 const TOTAL = Number(eventsArg ?? 10_000_000);
 const BATCH = 65536;
@@ -74,7 +90,7 @@ const COMMS = Array.from({ length: 50 }, (_, i) => (i === 0 ? 'swapper/0' : `wor
 
 function startMeta() {
   return {
-    recorder: { version: '0.1.0', argv: ['record', '-w', out], backend: 'tracepoint', backendReason: 'synthetic', options: {}, filters: {} },
+    recorder: { version: '0.1.0', argv: ['record', '-w', out], backend: 'tracepoint', backendReason: 'synthetic', options: { compress }, filters: {} },
     host: { hostname: 'synth', kernel: '6.18.0-synth', machine: 'x86_64' },
     clock: { bootToRealtimeNs: '1763900000000000000' },
     startedAt: new Date(1763900000000 + 1000).toISOString(),
@@ -146,7 +162,11 @@ function batch(first, n) {
 }
 
 const started = performance.now();
-const writer = RecordingWriter.create(out, startMeta(), { flushEvents: BATCH, flushMs: 1e9 });
+const writer = RecordingWriter.create(out, startMeta(), {
+  flushEvents: BATCH,
+  flushMs: 1e9,
+  ...(compress === 'lz4' ? { lz4Frame: lz4Encoder() } : {}),
+});
 for (let first = 0; first < TOTAL; first += BATCH) writer.append(batch(first, Math.min(BATCH, TOTAL - first)));
 writer.close(
   {

@@ -11,6 +11,7 @@
         "src/filter_inject.cc",
         "src/kernel_btf.cc",
         "src/libbpf_log.cc",
+        "src/lz4_frame.cc",
         "src/pcap_expr.cc",
         "src/ring_stream.cc",
         "src/session.cc",
@@ -22,7 +23,7 @@
       "include_dirs": ["../bpf"],
       "defines": ["NAPI_VERSION=8"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-      "libraries": ["-lbpf", "-lelf", "-lz", "-lpcap"]
+      "libraries": ["-lbpf", "-lelf", "-lz", "-lpcap", "-llz4"]
     }
   ]
 }

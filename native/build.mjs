@@ -45,6 +45,8 @@ function missingPrerequisites() {
   if (!libbpf) missing.push('libbpf-dev');
   const libpcap = findTool('pkg-config') && spawnSync('pkg-config', ['--exists', 'libpcap']).status === 0;
   if (!libpcap && !existsSync('/usr/include/pcap/pcap.h')) missing.push('libpcap-dev');
+  const liblz4 = findTool('pkg-config') && spawnSync('pkg-config', ['--exists', 'liblz4']).status === 0;
+  if (!liblz4 && !existsSync('/usr/include/lz4frame.h')) missing.push('liblz4-dev');
   if (!existsSync(vmlinuxBtf)) missing.push(`kernel BTF (${vmlinuxBtf})`);
   return missing;
 }

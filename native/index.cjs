@@ -47,3 +47,4 @@ exports.probeBackend = addon.probeBackend;
 exports.pcapCompile = addon.pcapCompile;
 exports.pcapOfflineMatch = addon.pcapOfflineMatch;
 exports.filterTestRun = addon.filterTestRun;
+exports.lz4Frame = addon.lz4Frame;

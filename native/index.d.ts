@@ -274,6 +274,13 @@ export declare function filterTestRun(
   objPath: string, layer: 'l2' | 'l3', insns: Uint8Array, packets: Uint8Array, offsets: Uint32Array, wirelens: Uint32Array,
 ): Uint32Array;
 
+/**
+ * data compressed as one LZ4 frame (system liblz4, LZ4F_compressFrame at the fast level, the
+ * content size in the frame header): the encoder for Arrow IPC LZ4_FRAME body compression.
+ * Needs no privileges.
+ */
+export declare function lz4Frame(data: Uint8Array): Buffer;
+
 /** What every function above throws (besides TypeError for wrong arguments). */
 export interface NativeError extends Error {
   code: 'EPERM' | 'ENOENT' | 'VERIFIER' | 'ATTACH' | 'EINVAL' | 'EBADF' | 'EBUSY' | 'PCAP' | string;

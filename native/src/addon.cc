@@ -11,6 +11,7 @@
 #include "filter_inject.h"
 #include "kernel_btf.h"
 #include "libbpf_log.h"
+#include "lz4_frame.h"
 #include "pcap_expr.h"
 #include "probes.h"
 #include "session.h"
@@ -303,6 +304,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probeBackend", Napi::Function::New(env, backend_probe::ProbeBinding, "probeBackend"));
   exports.Set("pcapCompile", Napi::Function::New(env, pcap_expr::Compile, "pcapCompile"));
   exports.Set("pcapOfflineMatch", Napi::Function::New(env, pcap_expr::OfflineMatch, "pcapOfflineMatch"));
+  exports.Set("lz4Frame", Napi::Function::New(env, lz4_frame::Compress, "lz4Frame"));
   exports.Set("filterTestRun", Napi::Function::New(env, filter_inject::TestRun, "filterTestRun"));
   return exports;
 }

@@ -28,6 +28,7 @@ const FORMAT_HINTS: Record<FormatErrorCode, string> = {
   UNREADABLE: 'check that the file is readable by you',
   NOT_A_RECORDING: 'pass a file written by skbtrail record',
   NEWER_VERSION: 'upgrade skbtrail',
+  UNSUPPORTED: 'rewrite it uncompressed or LZ4_FRAME-compressed (pyarrow: ipc.IpcWriteOptions(compression="lz4"))',
   CORRUPT: 'the file is damaged beyond recovery; record again',
 };
 

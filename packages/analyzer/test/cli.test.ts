@@ -205,7 +205,7 @@ describe('skbtrail info', () => {
     const [info] = json('info', rec) as Record<string, unknown>[];
     expect(info).toEqual({
       file: rec,
-      format_version: '1.0',
+      format_version: '1.1',
       complete: true,
       host: 'lab1',
       kernel: '6.18.0-test',

@@ -1,7 +1,7 @@
 // A small, real-looking recording written with the format package's writer: two ICMP echo
 // requests from netns a (10.0.1.1) to netns b (10.0.1.2) dropped by nftables in b, a TCP SYN
 // refused in b (no socket), and an IPv6 DNS query over lo in the host netns.
-import { writeRecording, type EndMeta, type EventColumns, type RecordingTables, type StartMeta } from '@skbtrail/format';
+import { writeRecording, type EndMeta, type EventColumns, type Lz4FrameEncoder, type RecordingTables, type StartMeta } from '@skbtrail/format';
 
 export const NS_HOST = 4026531840;
 export const NS_A = 4026532301;
@@ -249,11 +249,15 @@ function columns(events: Ev[], newComms: string[], probeIds: Record<string, numb
   };
 }
 
-/** Writes the scenario to path, one Arrow batch per group of events; `lost`: events the recorder reports lost. */
-export function writeScenario(path: string, opts: { lost?: number } = {}): void {
+/**
+ * Writes the scenario to path, one Arrow batch per group of events; `lost`: events the recorder
+ * reports lost; `lz4Frame`: compress the events with this encoder.
+ */
+export function writeScenario(path: string, opts: { lost?: number; lz4Frame?: Lz4FrameEncoder } = {}): void {
   const [first, second] = eventBatches();
   const batches = [columns(first, COMMS.slice(0, 1)), columns(second, COMMS.slice(1))];
-  writeRecording(path, startMeta(), batches, endMeta(first.length + second.length, opts.lost), tables(), { flushEvents: 1 });
+  const writer = opts.lz4Frame ? { flushEvents: 1, lz4Frame: opts.lz4Frame } : { flushEvents: 1 };
+  writeRecording(path, startMeta(), batches, endMeta(first.length + second.length, opts.lost), tables(), writer);
 }
 
 /**

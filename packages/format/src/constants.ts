@@ -2,7 +2,7 @@
 // events columns' types as Arrow prints them (schema.ts builds the types; a test keeps both equal).
 
 /** major.minor: a major bump breaks old readers (they refuse the file); a minor bump only adds. */
-export const FORMAT_VERSION = '1.0';
+export const FORMAT_VERSION = '1.1';
 export const FORMAT_ID = 'skbtrail-recording';
 
 /** Schema custom-metadata keys, present on every stream of a recording. */

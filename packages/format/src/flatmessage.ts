@@ -52,11 +52,22 @@ export interface IpcSchema {
   metadata: Map<string, string>;
 }
 
+/** Arrow's CompressionType and BodyCompressionMethod (Message.fbs). */
+export const CODEC = { LZ4_FRAME: 0, ZSTD: 1 } as const;
+export const COMPRESSION_METHOD_BUFFER = 0;
+
+/** A batch's body compression: each buffer is an int64 uncompressed length (-1: stored as is), then its bytes. */
+export interface IpcBodyCompression {
+  codec: number;
+  method: number;
+}
+
 export interface IpcRecordBatch {
   length: number;
   nodes: { length: number; nullCount: number }[];
   buffers: { offset: number; length: number }[];
-  compressed: boolean;
+  /** null: the buffers are stored uncompressed */
+  compression: IpcBodyCompression | null;
 }
 
 export interface IpcDictionaryBatch {
@@ -209,6 +220,11 @@ function decodeSchema(f: Flat, table: number): IpcSchema {
   return { fields, metadata: keyValues(f, table, 2) };
 }
 
+function compressionOf(f: Flat, table: number): IpcBodyCompression | null {
+  if (table === 0) return null;
+  return { codec: f.scalar(table, 0, f.u8, CODEC.LZ4_FRAME), method: f.scalar(table, 1, f.u8, COMPRESSION_METHOD_BUFFER) };
+}
+
 function decodeRecordBatch(f: Flat, table: number): IpcRecordBatch {
   const structs = (slot: number): { a: number; b: number }[] => {
     const [first, count] = f.vector(table, slot);
@@ -220,7 +236,7 @@ function decodeRecordBatch(f: Flat, table: number): IpcRecordBatch {
     length: f.scalar(table, 0, f.i64, 0),
     nodes: structs(1).map(({ a, b }) => ({ length: a, nullCount: b })),
     buffers: structs(2).map(({ a, b }) => ({ offset: a, length: b })),
-    compressed: f.table(table, 3) !== 0,
+    compression: compressionOf(f, f.table(table, 3)),
   };
 }
 
@@ -242,7 +258,7 @@ export function decodeMessage(metadata: Uint8Array): IpcMessage | null {
       out.dictionaryBatch = {
         id: f.scalar(header, 0, f.i64, 0),
         isDelta: f.scalar(header, 2, f.u8, 0) !== 0,
-        data: data === 0 ? { length: 0, nodes: [], buffers: [], compressed: false } : decodeRecordBatch(f, data),
+        data: data === 0 ? { length: 0, nodes: [], buffers: [], compression: null } : decodeRecordBatch(f, data),
       };
     }
     return out;

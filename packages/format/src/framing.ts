@@ -3,7 +3,7 @@
 // of Message.bodyLength bytes; a zero metadata length is a stream's end-of-stream marker.
 // The walk stops at the first incomplete or unrecognizable message, which is how a
 // truncated recording is cut back to its last complete message.
-import { Message, MessageHeader, Schema } from 'apache-arrow';
+import { CompressionType, Message, MessageHeader, Schema } from 'apache-arrow';
 
 export interface IpcStreamSpan {
   schema: Schema;
@@ -13,6 +13,8 @@ export interface IpcStreamSpan {
   end: number;
   /** the end-of-stream marker was seen */
   ended: boolean;
+  /** a compression codec other than LZ4_FRAME that one of its batches uses (skbtrail reads none) */
+  foreignCodec: CompressionType | null;
 }
 
 export interface IpcScan {
@@ -46,6 +48,17 @@ function decodeSchema(message: Message): Schema | null {
   }
 }
 
+/** The body compression codec of a (dictionary) batch message; null when uncompressed. */
+function codecOf(message: Message): CompressionType | null {
+  try {
+    if (message.isRecordBatch()) return message.header().compression?.type ?? null;
+    if (message.isDictionaryBatch()) return message.header().data.compression?.type ?? null;
+  } catch {
+    // a malformed header: the Arrow reader says so when it reads the batch
+  }
+  return null;
+}
+
 export function scanIpcStreams(bytes: Uint8Array): IpcScan {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const streams: IpcStreamSpan[] = [];
@@ -75,12 +88,14 @@ export function scanIpcStreams(bytes: Uint8Array): IpcScan {
       const schema = decodeSchema(message);
       if (schema === null) return stopped('garbage');
       if (next > bytes.byteLength) return stopped('partial');
-      current = { schema, start: at, end: next, ended: false };
+      current = { schema, start: at, end: next, ended: false, foreignCodec: null };
       streams.push(current);
     } else {
       if (message.headerType === MessageHeader.Schema) return stopped('garbage');
       if (next > bytes.byteLength) return stopped('partial');
       current.end = next;
+      const codec = codecOf(message);
+      if (codec !== null && codec !== CompressionType.LZ4_FRAME) current.foreignCodec ??= codec;
     }
     at = next;
   }

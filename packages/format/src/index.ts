@@ -13,6 +13,7 @@ export type {
   StartMeta,
 } from './types.js';
 export { RecordingWriter, writeRecording, type WriterOptions } from './writer.js';
+export type { Lz4FrameEncoder } from './codec.js';
 export { openRecording } from './reader.js';
 export {
   openRecordingFile,

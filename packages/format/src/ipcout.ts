@@ -1,4 +1,4 @@
-import { AsyncByteQueue, RecordBatch, RecordBatchStreamWriter, Schema } from 'apache-arrow';
+import { AsyncByteQueue, CompressionType, RecordBatch, RecordBatchStreamWriter, Schema } from 'apache-arrow';
 
 /**
  * The IPC writer's sink. AsyncByteQueue.toUint8Array(true) returns everything written so far
@@ -19,12 +19,39 @@ class ChunkCollector extends AsyncByteQueue {
   }
 }
 
-/** An Arrow IPC stream encoded piece by piece: each call returns exactly the new bytes, as chunks. */
+/**
+ * apache-arrow 21's writer puts each compressed buffer's compressed length where the IPC format
+ * wants its uncompressed length (fixed upstream in arrow-js #470): its own reader ignores the
+ * prefix, Arrow C++ (pyarrow, polars) and skbtrail's on-demand reader check it. This writer
+ * puts the uncompressed length back; a test checks every prefix of a written file.
+ */
+class CompressingStreamWriter extends RecordBatchStreamWriter {
+  protected override _compressBodyBuffers(buffers: ArrayBufferView[]): ReturnType<RecordBatchStreamWriter['_compressBodyBuffers']> {
+    const out = super._compressBodyBuffers(buffers);
+    buffers.forEach((buffer, i) => {
+      const prefix = out.buffers[2 * i]; // per input buffer: its length prefix (none when empty), then its bytes
+      if (prefix.byteLength !== 8) return;
+      const view = new DataView(prefix.buffer, prefix.byteOffset, 8);
+      if (view.getBigInt64(0, true) !== -1n) view.setBigInt64(0, BigInt(buffer.byteLength), true); // -1: stored uncompressed
+    });
+    return out;
+  }
+}
+
+/**
+ * An Arrow IPC stream encoded piece by piece: each call returns exactly the new bytes, as chunks.
+ * lz4: batches and dictionaries are LZ4_FRAME body-compressed (an encoder must be registered, codec.ts).
+ */
 export class IpcStreamEncoder {
   private readonly sink = new ChunkCollector();
-  private readonly writer = new RecordBatchStreamWriter();
+  private readonly writer: RecordBatchStreamWriter;
 
-  constructor(private readonly schema: Schema) {}
+  constructor(
+    private readonly schema: Schema,
+    lz4 = false,
+  ) {
+    this.writer = lz4 ? new CompressingStreamWriter({ compressionType: CompressionType.LZ4_FRAME }) : new RecordBatchStreamWriter();
+  }
 
   /** The schema message that opens the stream. */
   start(): Uint8Array[] {

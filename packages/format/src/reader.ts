@@ -1,10 +1,27 @@
 import { RecordBatch, RecordBatchReader, tableFromIPC } from 'apache-arrow';
-import { META_KEY } from './constants.js';
+import { registerLz4Decoder } from './codec.js';
+import { META_KEY, type TableName } from './constants.js';
 import { FormatError } from './errors.js';
 import { type IpcStreamSpan, scanIpcStreams } from './framing.js';
 import { readWholeFile } from './readfile.js';
-import { checkEventsSchema, kallsymsFrom, noStreamError, parseJson, readTable, stacksFrom, truncationWarning } from './readshared.js';
+import {
+  checkEventsSchema,
+  kallsymsFrom,
+  noStreamError,
+  parseJson,
+  readTable,
+  stacksFrom,
+  truncationWarning,
+  unsupportedCompression,
+} from './readshared.js';
 import type { EndMeta, Recording } from './types.js';
+
+registerLz4Decoder();
+
+/** Refuses a stream compressed with a codec that this reader cannot decode, as the on-demand reader does. */
+function checkCodec(path: string, span: IpcStreamSpan, table: TableName): void {
+  if (span.foreignCodec !== null) throw unsupportedCompression(path, table, span.foreignCodec);
+}
 
 function streamBytes(bytes: Uint8Array, span: IpcStreamSpan): Uint8Array {
   return bytes.subarray(span.start, span.end);
@@ -33,6 +50,7 @@ export function openRecording(path: string): Recording {
   const [eventsSpan, ...tableSpans] = scan.streams;
   if (!eventsSpan) throw noStreamError(path, bytes.byteLength, bytes.subarray(0, 8), scan.stop);
   const { version, meta } = checkEventsSchema(path, eventsSpan.schema);
+  checkCodec(path, eventsSpan, 'events');
   const batches = readEventBatches(path, bytes, eventsSpan);
 
   // Later minor versions may add streams; read the known ones, skip the rest.
@@ -44,7 +62,9 @@ export function openRecording(path: string): Recording {
   const kallsymsSpan = spans.get('kallsyms');
   const stacksSpan = spans.get('stacks');
   const endSpan = spans.get('end');
+  if (kallsymsSpan) checkCodec(path, kallsymsSpan, 'kallsyms');
   const kallsyms = kallsymsSpan ? kallsymsFrom(readTable(path, streamBytes(bytes, kallsymsSpan), 'kallsyms', tableFromIPC)) : null;
+  if (stacksSpan) checkCodec(path, stacksSpan, 'stacks');
   const stacks = stacksSpan ? stacksFrom(readTable(path, streamBytes(bytes, stacksSpan), 'stacks', tableFromIPC)) : null;
   const end = endSpan ? parseJson<EndMeta>(path, endSpan.schema.metadata.get(META_KEY.end), META_KEY.end) : null;
   const complete = end !== null && kallsyms !== null && stacks !== null && eventsSpan.ended;

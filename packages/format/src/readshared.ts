@@ -57,6 +57,16 @@ export function checkEventsSchema(path: string, schema: SchemaLike): { version: 
   return { version, meta: parseJson<StartMeta>(path, md.get(META_KEY.start), META_KEY.start) };
 }
 
+const CODEC_NAMES: Record<number, string> = { 0: 'LZ4_FRAME', 1: 'ZSTD' };
+
+/** A table whose batches use a compression codec other than LZ4_FRAME (Node has no zstd). */
+export function unsupportedCompression(path: string, table: string, codec: number): FormatError {
+  return new FormatError(
+    'UNSUPPORTED',
+    `${path}: ${table} table is ${CODEC_NAMES[codec] ?? `codec-${codec}`}-compressed; this skbtrail reads LZ4_FRAME-compressed or uncompressed recordings only`,
+  );
+}
+
 export function parseJson<T>(path: string, text: string | undefined, key: string): T {
   try {
     return JSON.parse(text ?? '') as T;

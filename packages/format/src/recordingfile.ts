@@ -8,6 +8,8 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { COMM_DICTIONARY_ID, EVENT_COLUMNS, type EventColumnName, META_KEY, RETVAL_COLUMN } from './constants.js';
 import { FormatError } from './errors.js';
 import {
+  CODEC,
+  COMPRESSION_METHOD_BUFFER,
   type IpcField,
   type IpcMessage,
   type IpcRecordBatch,
@@ -16,7 +18,8 @@ import {
   TYPE,
   decodeMessage,
 } from './flatmessage.js';
-import { checkEventsSchema, noStreamError, parseJson, truncationWarning } from './readshared.js';
+import { decodeLz4Frame, decodeLz4FrameToNew, lz4FrameDecodedBound } from './lz4.js';
+import { checkEventsSchema, noStreamError, parseJson, truncationWarning, unsupportedCompression } from './readshared.js';
 import type { EndMeta, KallsymsTable, StartMeta } from './types.js';
 
 /**
@@ -290,25 +293,53 @@ interface BatchPlace extends EventBatch {
   body: number;
   /** offset, length of each buffer of the batch, relative to the body */
   regions: Float64Array;
+  /** LZ4_FRAME body compression: each region is a length prefix and a frame */
+  compressed: boolean;
 }
 
 function damaged(path: string, what: string, table = 'events'): FormatError {
   return new FormatError('CORRUPT', `${path}: ${table} table is damaged: ${what}`);
 }
 
-/** The buffer regions of a batch, each checked to lie inside its body. */
+/** Bytes before each compressed buffer: its uncompressed length, int64 little-endian. */
+const LENGTH_PREFIX = 8;
+/** The prefix's value for a buffer stored uncompressed (compressing it did not pay). */
+const STORED = -1;
+/** The ReadBuffers key of the compressed bytes (no column's name has a space). */
+const COMPRESSED_KEY = 'lz4 frames';
+
+/** A compressed buffer's length prefix (an int64 read as a double: exact up to 2^53). */
+function lengthPrefix(bytes: Uint8Array): number {
+  const low = (bytes[0] | (bytes[1] << 8) | (bytes[2] << 16) | (bytes[3] << 24)) >>> 0;
+  const high = bytes[4] | (bytes[5] << 8) | (bytes[6] << 16) | (bytes[7] << 24);
+  return high * 0x100000000 + low;
+}
+
+/**
+ * The buffer regions of a batch, each checked to lie inside its body (and, compressed, to
+ * hold at least its length prefix). Only LZ4_FRAME compression is read.
+ */
 function regionsOf(path: string, batch: IpcRecordBatch, bodyLength: number, table: string): Float64Array {
-  if (batch.compressed) throw damaged(path, 'a batch is compressed, which skbtrail recordings never are', table);
+  const { compression } = batch;
+  if (compression !== null && compression.codec !== CODEC.LZ4_FRAME) throw unsupportedCompression(path, table, compression.codec);
+  if (compression !== null && compression.method !== COMPRESSION_METHOD_BUFFER) {
+    throw damaged(path, `unknown body compression method ${compression.method}`, table);
+  }
+  const least = compression === null ? 0 : LENGTH_PREFIX;
   const regions = new Float64Array(batch.buffers.length * 2);
   batch.buffers.forEach((b, i) => {
     if (!(b.offset >= 0 && b.length >= 0 && b.offset + b.length <= bodyLength)) throw damaged(path, `buffer ${i} lies outside its batch`, table);
+    if (b.length > 0 && b.length < least) throw damaged(path, `compressed buffer ${i} is shorter than its length prefix`, table);
     regions[2 * i] = b.offset;
     regions[2 * i + 1] = b.length;
   });
   return regions;
 }
 
-/** An events batch's place, checked against what reading its columns relies on. */
+/**
+ * An events batch's place, checked against what reading its columns relies on (a compressed
+ * column's length is checked when it is read: only its length prefix knows it).
+ */
 function batchPlace(path: string, batch: IpcRecordBatch, body: number, bodyLength: number, places: Map<string, ColumnPlace>, firstRow: number): BatchPlace {
   const rows = batch.length;
   if (!Number.isSafeInteger(rows) || rows < 0) throw damaged(path, `a batch claims ${rows} rows`);
@@ -321,26 +352,41 @@ function batchPlace(path: string, batch: IpcRecordBatch, body: number, bodyLengt
     if (node.nullCount !== 0) throw damaged(path, `column ${name} has nulls`);
     const values = place.first + 1;
     const need = name === 'headers' ? (rows + 1) * 4 : rows * COLUMN_ARRAYS[name].BYTES_PER_ELEMENT;
-    if (values + (name === 'headers' ? 1 : 0) >= batch.buffers.length || regions[2 * values + 1] < need) {
+    if (values + (name === 'headers' ? 1 : 0) >= batch.buffers.length || (batch.compression === null && regions[2 * values + 1] < need)) {
       throw damaged(path, `column ${name} is shorter than its batch`);
     }
   }
-  return { rows, firstRow, body, regions };
+  return { rows, firstRow, body, regions, compressed: batch.compression !== null };
 }
 
-/** Reads [offset, offset + length) of a message body. */
-function bodyBytes(file: FileReader, body: number, region: { offset: number; length: number }): Uint8Array {
-  return file.read(body + region.offset, region.length);
+/**
+ * Buffer `index` of a batch whose body starts at `body`, decompressed when the batch is (a
+ * fresh buffer at offset 0: typed arrays can view it). For the small tables and dictionaries.
+ */
+function bufferBytes(file: FileReader, body: number, batch: IpcRecordBatch, index: number, what: () => FormatError): Uint8Array {
+  const region = batch.buffers[index];
+  if (!region) throw what();
+  const bytes = file.read(body + region.offset, region.length);
+  if (batch.compression === null || bytes.byteLength === 0) return bytes;
+  const length = lengthPrefix(bytes);
+  if (length === STORED) return bytes.slice(LENGTH_PREFIX);
+  try {
+    const decoded = decodeLz4FrameToNew(bytes.subarray(LENGTH_PREFIX));
+    if (decoded.byteLength === length) return decoded;
+  } catch {
+    // said below, as the table's damage
+  }
+  throw what();
 }
 
 /** The strings of a Utf8 column given its node and validity, offsets and data buffers. */
 function utf8Column(file: FileReader, body: number, batch: IpcRecordBatch, place: ColumnPlace, rows: number, what: () => FormatError): (string | null)[] {
-  const [validity, offsetsAt, dataAt] = batch.buffers.slice(place.first, place.first + 3);
   const node = batch.nodes[place.node];
-  if (!node || !offsetsAt || !dataAt || node.length !== rows || offsetsAt.length < (rows + 1) * 4) throw what();
-  const offsets = new Int32Array(bodyBytes(file, body, { offset: offsetsAt.offset, length: (rows + 1) * 4 }).buffer);
-  const data = bodyBytes(file, body, dataAt);
-  const valid = node.nullCount > 0 && validity && validity.length > 0 ? bodyBytes(file, body, validity) : null;
+  if (!node || node.length !== rows) throw what();
+  const offsets = offsetsOf(bufferBytes(file, body, batch, place.first + 1, what), rows, what);
+  const data = bufferBytes(file, body, batch, place.first + 2, what);
+  const validity = node.nullCount > 0 ? bufferBytes(file, body, batch, place.first, what) : null;
+  const valid = validity !== null && validity.byteLength > 0 ? validity : null;
   const decoder = new TextDecoder();
   const out: (string | null)[] = [];
   for (let i = 0; i < rows; i++) {
@@ -354,6 +400,12 @@ function utf8Column(file: FileReader, body: number, batch: IpcRecordBatch, place
   return out;
 }
 
+/** rows + 1 Arrow offsets viewed over a buffer from bufferBytes. */
+function offsetsOf(bytes: Uint8Array, rows: number, what: () => FormatError): Int32Array {
+  if (bytes.byteLength < (rows + 1) * 4) throw what();
+  return new Int32Array(bytes.buffer, bytes.byteOffset, rows + 1);
+}
+
 /** A fixed-width column's values (a fresh copy). */
 function fixedColumn<T extends ColumnArray>(
   file: FileReader,
@@ -364,11 +416,11 @@ function fixedColumn<T extends ColumnArray>(
   ctor: ArrayCtor,
   what: () => FormatError,
 ): T {
-  const values = batch.buffers[place.first + 1];
   const node = batch.nodes[place.node];
-  if (!node || !values || node.length !== rows || node.nullCount !== 0 || values.length < rows * ctor.BYTES_PER_ELEMENT) throw what();
-  const bytes = bodyBytes(file, body, { offset: values.offset, length: rows * ctor.BYTES_PER_ELEMENT });
-  return new ctor(bytes.buffer as ArrayBuffer, 0, rows) as T;
+  if (!node || node.length !== rows || node.nullCount !== 0) throw what();
+  const bytes = bufferBytes(file, body, batch, place.first + 1, what);
+  if (bytes.byteLength < rows * ctor.BYTES_PER_ELEMENT) throw what();
+  return new ctor(bytes.buffer as ArrayBuffer, bytes.byteOffset, rows) as T;
 }
 
 // --- the small tables ------------------------------------------------------------------------
@@ -405,9 +457,7 @@ function stacksOf(file: FileReader, span: StreamSpan): Map<number, bigint[]> {
     if (!id || !frames) throw what();
     const ids = fixedColumn<Int32Array>(file, body, batch, id, rows, Int32Array, what);
     // frames: List<Uint64> = the list's validity and offsets, then its child's validity and values.
-    const offsetsAt = batch.buffers[frames.first + 1];
-    if (!offsetsAt || offsetsAt.length < (rows + 1) * 4) throw what();
-    const offsets = new Int32Array(bodyBytes(file, body, { offset: offsetsAt.offset, length: (rows + 1) * 4 }).buffer);
+    const offsets = offsetsOf(bufferBytes(file, body, batch, frames.first + 1, what), rows, what);
     const count = offsets[rows];
     const values = fixedColumn<BigUint64Array>(file, body, batch, { node: frames.node + 1, first: frames.first + 2 }, count, BigUint64Array, what);
     for (let i = 0; i < rows; i++) {
@@ -500,6 +550,37 @@ function indexRecording(file: FileReader): RecordingFile {
     if (file.readInto(new Uint8Array(target, 0, bytes), batch.body + batch.regions[2 * buffer]) !== bytes) throw file.shrank();
     return target;
   };
+  const frameDamage = (batch: BatchPlace, column: string, what: string, cause?: unknown): FormatError =>
+    new FormatError('CORRUPT', `${path}: events table is damaged: column ${column} of batch ${batches.indexOf(batch)}: ${what}`, { cause });
+  /**
+   * Buffer `buffer` of a compressed batch, decoded into buffers' `key` through a reused
+   * scratch buffer; returns its length, checked to be at least `least` bytes.
+   */
+  const decodeRegion = (batch: BatchPlace, buffer: number, least: number, buffers: ReadBuffers, key: string, column: string): number => {
+    const length = batch.regions[2 * buffer + 1];
+    let decoded = 0;
+    if (length > 0) {
+      const frame = new Uint8Array(buffers.get(COMPRESSED_KEY, length), 0, length);
+      if (file.readInto(frame, batch.body + batch.regions[2 * buffer]) !== length) throw file.shrank();
+      const declared = lengthPrefix(frame);
+      if (declared === STORED) {
+        decoded = length - LENGTH_PREFIX;
+        new Uint8Array(buffers.get(key, decoded), 0, decoded).set(frame.subarray(LENGTH_PREFIX));
+      } else {
+        const body = frame.subarray(LENGTH_PREFIX);
+        try {
+          // a damaged prefix must not size the target: the frame's headers bound it
+          if (!(declared >= 0 && declared <= lz4FrameDecodedBound(body))) throw new Error(`its length prefix claims ${declared} bytes, more than its frame holds`);
+          decoded = decodeLz4Frame(body, new Uint8Array(buffers.get(key, declared), 0, declared));
+        } catch (err) {
+          throw frameDamage(batch, column, (err as Error).message, err);
+        }
+        if (decoded !== declared) throw frameDamage(batch, column, `it decodes to ${decoded} bytes, its length prefix says ${declared}`);
+      }
+    }
+    if (decoded < least) throw damaged(path, `column ${column} is shorter than its batch`);
+    return decoded;
+  };
   let closed = false;
   return {
     path,
@@ -521,19 +602,26 @@ function indexRecording(file: FileReader): RecordingFile {
       const bytes = batch.rows * ctor.BYTES_PER_ELEMENT;
       // only retval can be absent (batchPlace checked the rest)
       if (!places.has(column)) return new BigInt64Array(buffers.get(column, bytes), 0, batch.rows).fill(0n);
+      if (batch.compressed) {
+        decodeRegion(batch, values(column), bytes, buffers, column, column);
+        return new ctor(buffers.get(column, bytes), 0, batch.rows);
+      }
       return new ctor(readRegion(batch, values(column), bytes, buffers, column), 0, batch.rows);
     },
     readHeaders(index, buffers) {
       const batch = batches[index];
       const at = values('headers');
-      const offsets = new Int32Array(readRegion(batch, at, (batch.rows + 1) * 4, buffers, 'headers.offsets'), 0, batch.rows + 1);
-      const dataLength = batch.regions[2 * (at + 1) + 1];
+      const offsetBytes = (batch.rows + 1) * 4;
+      if (batch.compressed) decodeRegion(batch, at, offsetBytes, buffers, 'headers.offsets', 'headers');
+      const offsetsBuffer = batch.compressed ? buffers.get('headers.offsets', offsetBytes) : readRegion(batch, at, offsetBytes, buffers, 'headers.offsets');
+      const offsets = new Int32Array(offsetsBuffer, 0, batch.rows + 1);
+      const dataLength = batch.compressed ? decodeRegion(batch, at + 1, 0, buffers, 'headers.bytes', 'headers') : batch.regions[2 * (at + 1) + 1];
       if (!(offsets[0] >= 0 && offsets[0] <= offsets[batch.rows] && offsets[batch.rows] <= dataLength)) {
         throw damaged(path, 'header offsets point outside their bytes');
       }
       const length = offsets[batch.rows];
-      const bytes = new Uint8Array(readRegion(batch, at + 1, length, buffers, 'headers.bytes'), 0, length);
-      return { offsets, bytes };
+      const bytesBuffer = batch.compressed ? buffers.get('headers.bytes', length) : readRegion(batch, at + 1, length, buffers, 'headers.bytes');
+      return { offsets, bytes: new Uint8Array(bytesBuffer, 0, length) };
     },
     close() {
       if (!closed) closeSync(file.fd);

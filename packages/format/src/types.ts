@@ -124,7 +124,7 @@ export interface RecordingTables {
 
 export interface Recording {
   path: string;
-  /** the file's format version, e.g. '1.0' */
+  /** the file's format version, e.g. '1.1' */
   version: string;
   meta: StartMeta;
   /** null when the recorder did not stop cleanly */

@@ -1,6 +1,7 @@
 import { closeSync, fsyncSync, openSync, writeSync, writevSync } from 'node:fs';
 import type { Schema, Utf8, Vector } from 'apache-arrow';
 import { eventsBatch, kallsymsBatch, stacksBatch, utf8Vector } from './batches.js';
+import { type Lz4FrameEncoder, registerLz4Encoder } from './codec.js';
 import { EventConcatenator } from './concat.js';
 import { IpcStreamEncoder, encodeStream } from './ipcout.js';
 import { FORMAT_VERSION, endSchema, eventsSchema, kallsymsSchema, stacksSchema } from './schema.js';
@@ -11,6 +12,11 @@ export interface WriterOptions {
   flushEvents?: number;
   /** write a batch when an append comes this long after the last write (default 1000) */
   flushMs?: number;
+  /**
+   * Compress the events stream's batches and dictionaries (Arrow IPC body compression, codec
+   * LZ4_FRAME) with this LZ4 frame encoder. The small tables after it stay uncompressed.
+   */
+  lz4Frame?: Lz4FrameEncoder;
 }
 
 /** Tests only: a file claiming another format version, to exercise the reader's version check. */
@@ -79,7 +85,8 @@ export class RecordingWriter {
     this.flushMs = opts.flushMs ?? 1000;
     this.funcDictionary = utf8Vector(probeNames(meta.probes));
     this.schema = eventsSchema(meta, this.version);
-    this.events = new IpcStreamEncoder(this.schema);
+    if (opts.lz4Frame) registerLz4Encoder(opts.lz4Frame);
+    this.events = new IpcStreamEncoder(this.schema, opts.lz4Frame !== undefined);
     this.writeOut(this.events.start());
   }
 

@@ -4,7 +4,7 @@ import { BACKENDS, type BackendName } from './backend.js';
 import { RecorderError } from './errors.js';
 import { listFuncs } from './list-funcs.js';
 import { addPwruOptions, pwruRecordOptions } from './pwru-compat.js';
-import { record } from './recorder.js';
+import { COMPRESSIONS, type Compression, record } from './recorder.js';
 import { VERSION } from './version.js';
 
 function positiveInt(name: string, max = Number.MAX_SAFE_INTEGER) {
@@ -62,6 +62,11 @@ export async function main(argv: string[]): Promise<number> {
     .option('--output-stack', 'record the kernel stack of every event', false)
     .option('--ready-file <path>', 'write this file once every probe is attached')
     .addOption(new Option('--backend <name>', 'tracing backend').choices(BACKENDS).default('auto'))
+    .addOption(
+      new Option('--compress <codec>', 'compress the recorded events (Arrow IPC LZ4_FRAME; about a tenth of the size) or not')
+        .choices(COMPRESSIONS)
+        .default('lz4'),
+    )
     .option('--filter-func <regex>', 'trace only the kernel functions (with --backend tracepoint: the tracepoints) whose name matches', regex)
     .option('--kmods <modules>', 'trace the skb functions of these loaded modules too (comma-separated)', list)
     .option('--all-kmods', 'trace the skb functions of every loaded module with BTF', false)
@@ -84,6 +89,7 @@ export async function main(argv: string[]): Promise<number> {
         output,
         snaplen: o.snaplen,
         outputStack: o.outputStack,
+        compress: o.compress as Compression,
         backend: o.backend as BackendName,
         durationSec: o.duration,
         maxEvents: pwru.maxEvents,

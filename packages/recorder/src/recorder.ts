@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { RecordingWriter, type EndMeta, type EventColumns, type StartMeta } from '@skbtrail/format';
+import { RecordingWriter, type EndMeta, type EventColumns, type Lz4FrameEncoder, type StartMeta } from '@skbtrail/format';
 import { AddressCollector } from './addresses.js';
 import { attachFuncs, attachTcPrograms, type IgnoredProbe } from './attach.js';
 import type { BackendName } from './backend.js';
@@ -16,10 +16,16 @@ import { firstEvents } from './slice.js';
 import { StatusLine } from './status.js';
 import { VERSION } from './version.js';
 
+/** How the events are written: LZ4_FRAME body compression (the native encoder), or not at all. */
+export const COMPRESSIONS = ['lz4', 'none'] as const;
+export type Compression = (typeof COMPRESSIONS)[number];
+
 export interface RecordOptions {
   output: string;
   snaplen: number;
   outputStack: boolean;
+  /** default lz4 */
+  compress?: Compression;
   backend: BackendName;
   durationSec?: number;
   maxEvents?: number;
@@ -145,6 +151,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
         options: {
           snaplen: opts.snaplen,
           outputStack: opts.outputStack,
+          compress: opts.compress ?? 'lz4',
           duration: opts.durationSec ?? null,
           maxEvents: opts.maxEvents ?? null,
           kernelBtf: opts.kernelBtf ?? null,
@@ -177,7 +184,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     const live = startLive(opts, meta);
     let writer: RecordingWriter;
     try {
-      writer = createWriter(opts.output, meta);
+      writer = createWriter(opts.output, meta, (opts.compress ?? 'lz4') === 'lz4' ? native.lz4Frame : undefined);
     } catch (err) {
       live?.close(true);
       throw err;
@@ -229,9 +236,9 @@ function readDropReasons(native: NativeAddon, kernelBtf?: string): StartMeta['dr
   }
 }
 
-function createWriter(output: string, meta: StartMeta): RecordingWriter {
+function createWriter(output: string, meta: StartMeta, lz4Frame?: Lz4FrameEncoder): RecordingWriter {
   try {
-    return RecordingWriter.create(output, meta);
+    return RecordingWriter.create(output, meta, lz4Frame ? { lz4Frame } : {});
   } catch (err) {
     throw new RecorderError('IO', `cannot write ${output}: ${(err as Error).message}`, { cause: err });
   }

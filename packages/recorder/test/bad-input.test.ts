@@ -24,6 +24,7 @@ describe('skbtrail record with bad input', () => {
     [['record', '--duration', 'soon'], /positive number of seconds/],
     [['record', '--backend', 'kprobe-mystery'], /kprobe-mystery/],
     [['record', '--filter-func', '(unclosed'], /not a valid regular expression/],
+    [['record', '--compress', 'zstd'], /argument 'zstd' is invalid\. Allowed choices are lz4, none\./],
   ])('%j is a usage error (exit 2)', (args, message) => {
     const file = path.join(dir, 'never.skbtrail');
     const r = cli([...args, '-w', file]);

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openRecording } from '@skbtrail/format';
 import { Netlab, cli, liveSkipReason, startRecorder } from './netlab.js';
 
 const skip = liveSkipReason();
@@ -57,6 +58,29 @@ describe.skipIf(skip)('recording drops on this kernel', () => {
     const receive = trail.find((e) => e.func === 'netif_receive_skb' || e.func === 'netif_rx');
     expect(receive).toMatchObject({ netns_name: b, ifname: 'veth-b', saddr: '10.241.0.1', daddr: '10.241.0.2', proto: 'icmp' });
     expect(trail.indexOf(transmit!)).toBeLessThan(trail.indexOf(receive!));
+  });
+
+  it('compresses the events by default (LZ4_FRAME), and --compress none gives the same answers', async () => {
+    lab.nft(b, 'table inet skbt { chain input { type filter hook input priority 0; policy accept; icmp type echo-request drop; }; }');
+    const drops: Record<string, DropRow[]> = {};
+    for (const compress of ['default', 'none']) {
+      const file = path.join(lab.dir, `compress-${compress}.skbtrail`);
+      const rec = await startRecorder(file, compress === 'none' ? ['--compress', 'none'] : []);
+      lab.run(a, 'ping', ['-c', '2', '-i', '0.2', '-W', '1', '10.241.0.2']);
+      await new Promise((r) => setTimeout(r, 300));
+      rec.child.kill('SIGINT');
+      expect(await rec.exited).toBe(130);
+      expect(openRecording(file).meta.recorder.options.compress).toBe(compress === 'none' ? 'none' : 'lz4');
+      const r = cli(['drops', file, '--format', 'json']);
+      expect(r.code, r.stderr).toBe(0);
+      // two recordings of two pings each: the same rows but for their times
+      drops[compress] = (JSON.parse(r.stdout) as DropRow[])
+        .filter((d) => d.netns === b && d.reason === 'NETFILTER_DROP')
+        .map(({ reason, location, netns, ifname, count }) => ({ reason, location, netns, ifname, count }));
+    }
+    lab.exec(b, 'nft', ['delete', 'table', 'inet', 'skbt']);
+    expect(drops.default.map((d) => d.count)).toEqual([2]);
+    expect(drops.none).toEqual(drops.default);
   });
 
   it('reports UDP to a closed port as NO_SOCKET in netns b', async () => {
