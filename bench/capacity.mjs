@@ -9,14 +9,14 @@
 // Layout "shared": nothing pinned, two flows: traffic and recorder compete for both CPUs.
 //
 //   sudo node bench/capacity.mjs [--rates 10000,20000,40000,max] [--repeat 1] [--seconds 5] [--snaplen 128]
-//                               [--layout pinned|shared] [--stack] [--wait-quiet] [--out FILE]
+//                               [--layout pinned|shared] [--stack] [--compress lz4|none] [--wait-quiet] [--out FILE]
 import fs from 'node:fs';
 import os from 'node:os';
 import {
   machine, options, requireRoot, round, run, say, startSkbtrail, tempDir, udpFlood, vethPair, waitQuiet, writeResult,
 } from './lib.mjs';
 
-const opt = options({ rates: '10000,20000,40000,max', repeat: 1, seconds: 5, snaplen: 128, layout: 'pinned', stack: false, 'wait-quiet': false, out: '' });
+const opt = options({ rates: '10000,20000,40000,max', repeat: 1, seconds: 5, snaplen: 128, layout: 'pinned', stack: false, compress: 'lz4', 'wait-quiet': false, out: '' });
 const LEN = 64;
 
 run('capacity', async () => {
@@ -36,7 +36,7 @@ run('capacity', async () => {
   // Rates ascending, each --repeat times in a row.
   for (const rate of opt.rates.split(',').flatMap((r) => Array(opt.repeat).fill(r))) {
     const bitrate = rate === 'max' ? '0' : String(Math.round((Number(rate) / ports.length) * LEN * 8));
-    const args = ['--snaplen', String(opt.snaplen), ...(opt.stack ? ['--output-stack'] : [])];
+    const args = ['--snaplen', String(opt.snaplen), '--compress', opt.compress, ...(opt.stack ? ['--output-stack'] : [])];
     const rec = await startSkbtrail(dir, args, { cpu: recorderCpu });
     const ring = ringBytes(rec.pid);
     const flood = await udpFlood(pair, { seconds: opt.seconds, bitrate, cpu: dataCpu, ports });
@@ -66,7 +66,7 @@ run('capacity', async () => {
     bench: 'capacity',
     ...env,
     command: `node bench/capacity.mjs ${process.argv.slice(2).join(' ')}`.trim(),
-    method: `iperf3 -u -l ${LEN} -t ${opt.seconds} at each offered rate (${ports.length} flow(s)), ${pinned ? 'traffic on CPU 0 and the recorder on CPU 1' : 'nothing pinned'}; skbtrail record --snaplen ${opt.snaplen}${opt.stack ? ' --output-stack' : ''}; events and lost from the recorder's summary, CPU from /proc/PID/stat`,
+    method: `iperf3 -u -l ${LEN} -t ${opt.seconds} at each offered rate (${ports.length} flow(s)), ${pinned ? 'traffic on CPU 0 and the recorder on CPU 1' : 'nothing pinned'}; skbtrail record --snaplen ${opt.snaplen} --compress ${opt.compress}${opt.stack ? ' --output-stack' : ''}; events and lost from the recorder's summary, CPU from /proc/PID/stat`,
     waitedQuiet: quiet,
     layout: opt.layout,
     snaplen: opt.snaplen,

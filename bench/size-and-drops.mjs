@@ -54,7 +54,7 @@ run('size-and-drops', async () => {
   const showLines = Number(spawnSync('wc', ['-l', showFile], { encoding: 'utf8' }).stdout.split(' ')[0]);
   fs.rmSync(showFile);
 
-  const whatIf = sizeWhatIf(rec, perfRec);
+  const sizeDetail = sizeDetailOf(rec, perfRec);
 
   // Time to answer, alternating the two, page cache warm (both files were just written).
   const times = { skbtrail: [], perf: [] };
@@ -93,7 +93,7 @@ run('size-and-drops', async () => {
     perf: { command: perf.command, events: perfRec.events, lost: perfRec.lost, bytes: perfRec.bytes, bytesPerEvent: round(perfRec.bytes / perfRec.events, 1) },
     text: { command: 'skbtrail show FILE > show.txt', lines: showLines, bytes: showBytes, bytesPerEvent: round(showBytes / rec.events, 1) },
     sizeRatioToPerf: round(rec.bytes / rec.events / (perfRec.bytes / perfRec.events), 3),
-    whatIf,
+    sizeDetail,
     drops: {
       question: 'how many packets were dropped, by reason and location',
       skbtrailCommand: 'skbtrail drops FILE --format json',
@@ -116,9 +116,8 @@ run('size-and-drops', async () => {
     `| perf.data | ${perfRec.events.toLocaleString('en')} | ${perfRec.bytes.toLocaleString('en')} | ${result.perf.bytesPerEvent} |`,
     `| skbtrail show text | ${showLines.toLocaleString('en')} lines | ${showBytes.toLocaleString('en')} | ${result.text.bytesPerEvent} |`,
     '',
-    `skbtrail bytes/event: ${whatIf.headerBytesPerEvent} header bytes + ${whatIf.otherBytesPerEvent} other; ` +
-      `headers only when changed for the packet: ${whatIf.headersOnlyWhenChangedPerEvent}; ` +
-      `zstd -1: skbtrail ${whatIf.zstd1.skbtrailBytesPerEvent}, perf.data ${whatIf.zstd1.perfBytesPerEvent}`,
+    `captured header bytes per event before compression: ${sizeDetail.headerBytesPerEventUncompressed}; ` +
+      `zstd -1: skbtrail ${sizeDetail.zstd1.skbtrailBytesPerEvent}, perf.data ${sizeDetail.zstd1.perfBytesPerEvent} bytes/event`,
     '',
     `drops by reason and location (${result.drops.drops} drops; the flood's drops ${agree ? 'agree' : 'DIFFER'}): ` +
       `skbtrail drops ${result.drops.skbtrailSeconds} s, perf script | awk ${result.drops.perfSeconds} s (${result.drops.speedup}x)`,
@@ -126,38 +125,22 @@ run('size-and-drops', async () => {
 });
 
 /**
- * Where the recording's bytes go and what would shrink them, measured on this run: the header
- * bytes against the fixed columns, the header bytes left if an event repeated the previous
- * event's bytes of the same packet only by reference, and both files through zstd -1 (what
- * Arrow's ZSTD buffer compression would approach).
+ * What the bytes are, measured on this run: the captured header bytes per event (before
+ * compression), and both files through zstd -1 for reference (perf record -z writes zstd).
  */
-function sizeWhatIf(rec, perfRec) {
-  const sql = `SELECT count(*) AS events, sum(octet_length(headers)) AS header_bytes,
-      sum(CASE WHEN headers IS DISTINCT FROM prev THEN octet_length(headers) ELSE 0 END) AS changed_header_bytes
-    FROM (SELECT headers, lag(headers) OVER (PARTITION BY packet ORDER BY seq) AS prev FROM events_raw)`;
+function sizeDetailOf(rec, perfRec) {
+  const sql = 'SELECT sum(octet_length(headers)) AS header_bytes FROM events_raw';
   const q = spawnSync(process.execPath, [CLI, 'query', rec.file, sql, '--format', 'json'], { encoding: 'utf8' });
   if (q.status !== 0) throw new Error(`skbtrail query failed: ${q.stderr}`);
   const [h] = JSON.parse(q.stdout);
   const zstd = (file) => {
-    const t0 = performance.now();
     const z = spawnSync('bash', ['-c', 'zstd -1 -T1 -c "$1" | wc -c', 'bash', file], { encoding: 'utf8' });
     if (z.status !== 0) throw new Error(`zstd failed: ${z.stderr}`);
-    return { bytes: Number(z.stdout.trim()), seconds: round((performance.now() - t0) / 1000, 2) };
+    return Number(z.stdout.trim());
   };
-  const recZ = zstd(rec.file);
-  const perfZ = zstd(perfRec.file);
-  const headerBytes = Number(h.header_bytes);
-  const changed = Number(h.changed_header_bytes);
   return {
-    headerBytesPerEvent: round(headerBytes / rec.events, 1),
-    otherBytesPerEvent: round((rec.bytes - headerBytes) / rec.events, 1),
-    headersOnlyWhenChangedPerEvent: round((rec.bytes - headerBytes + changed) / rec.events, 1),
-    zstd1: {
-      command: 'zstd -1 -T1 -c FILE | wc -c',
-      skbtrailBytesPerEvent: round(recZ.bytes / rec.events, 1),
-      skbtrailSeconds: recZ.seconds,
-      perfBytesPerEvent: round(perfZ.bytes / perfRec.events, 1),
-    },
+    headerBytesPerEventUncompressed: round(Number(h.header_bytes) / rec.events, 1),
+    zstd1: { command: 'zstd -1 -T1 -c FILE | wc -c', skbtrailBytesPerEvent: round(zstd(rec.file) / rec.events, 1), perfBytesPerEvent: round(zstd(perfRec.file) / perfRec.events, 1) },
   };
 }
 

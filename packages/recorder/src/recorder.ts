@@ -16,6 +16,14 @@ import { firstEvents } from './slice.js';
 import { StatusLine } from './status.js';
 import { VERSION } from './version.js';
 
+/**
+ * Events per written batch. Each flush (concatenate, encode, compress, write) pauses the thread
+ * that hands batches over; at the veth's top rate here (~530k events/s) 65536-event flushes let
+ * the ring buffer overflow (~2 % lost with LZ4), 16384-event ones lost nothing and spent less
+ * CPU (bench/capacity.mjs, BENCHMARKS.md).
+ */
+const FLUSH_EVENTS = 16384;
+
 /** How the events are written: LZ4_FRAME body compression (the native encoder), or not at all. */
 export const COMPRESSIONS = ['lz4', 'none'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
@@ -238,7 +246,7 @@ function readDropReasons(native: NativeAddon, kernelBtf?: string): StartMeta['dr
 
 function createWriter(output: string, meta: StartMeta, lz4Frame?: Lz4FrameEncoder): RecordingWriter {
   try {
-    return RecordingWriter.create(output, meta, lz4Frame ? { lz4Frame } : {});
+    return RecordingWriter.create(output, meta, { flushEvents: FLUSH_EVENTS, ...(lz4Frame ? { lz4Frame } : {}) });
   } catch (err) {
     throw new RecorderError('IO', `cannot write ${output}: ${(err as Error).message}`, { cause: err });
   }
