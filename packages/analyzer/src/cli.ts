@@ -54,6 +54,8 @@ function pwruFlags(argv: string[]): string[] {
 function buildProgram(io: CommandIo, exit: { code: number }): Command {
   const program = new Command('skbtrail')
     .description('Analyze skbtrail recordings: where packets went inside the kernel, and where they died.')
+    // bin/skbtrail.js hands `record` to the recorder before this program sees it.
+    .addHelpText('after', '\nTo make a recording (root): skbtrail record [options] [pcap-filter...] (see skbtrail record --help)')
     .option('--debug', 'print stack traces with errors')
     .exitOverride()
     .configureOutput({ outputError: () => {} })

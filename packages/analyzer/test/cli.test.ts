@@ -300,6 +300,13 @@ describe('bad input', () => {
     }
   });
 
+  it('lists every command in skbtrail --help, recording included', () => {
+    const r = skbtrail('--help');
+    expect(r.code).toBe(0);
+    for (const command of ['info', 'drops', 'show', 'paths', 'diff', 'latency', 'query', 'shell']) expect(r.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    expect(r.stdout).toMatch(/skbtrail record \[options\] \[pcap-filter\.\.\.\] \(see skbtrail record --help\)/);
+  });
+
   it('prints a stack trace only with --debug', () => {
     expect(skbtrail('query', rec, 'SELEC 1').stderr).not.toMatch(/\n\s+at /);
     expect(skbtrail('query', rec, 'SELEC 1', '--debug').stderr).toMatch(/\n\s+at /);
