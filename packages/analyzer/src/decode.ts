@@ -107,6 +107,10 @@ function decodeRows(
         if (off === OFF_NONE) off = typeAt + 2;
       }
     } else if (off === OFF_NONE) {
+      // No link-layer header and no network header: the bytes start at skb->data. Only an
+      // skb that says it carries IP is read as IP there (netlink and socket-queue skbs have
+      // protocol 0 and other bytes).
+      if (ethertype === 0) continue;
       off = 0;
     }
     const p = base + off;

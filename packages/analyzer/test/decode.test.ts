@@ -53,6 +53,13 @@ const v6addr = (last: number) => [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0
 const ipv6 = (next: number) => [0x60, 0, 0, 0, 0, 8, next, 64, ...v6addr(1), ...v6addr(2)];
 
 describe('header decoding', () => {
+  it('reads no IP header from an skb with neither protocol nor headers set (a netlink message), but does from one saying IP', () => {
+    const netlink = [0x4c, 0, 0, 0, 0x1c, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0];
+    const [nl, ip] = decode({ bytes: netlink, protocol: 0, netOff: 0xffff }, { bytes: [...ipv4(17), ...udp], protocol: 0x0800, netOff: 0xffff });
+    expect(nl).toMatchObject({ family: 0, saddr: '', daddr: '' });
+    expect(ip).toMatchObject({ family: 4, saddr: '10.0.1.1', daddr: '10.0.1.2', dport: 53 });
+  });
+
   it('reads an IPv4 TCP segment after an Ethernet header', () => {
     const [row] = decode({ bytes: [...MACS, 0x08, 0x00, ...ipv4(6), ...tcp], protocol: 0x0800, hasMac: true });
     expect(row).toMatchObject({ family: 4, proto: 6, saddr: '10.0.1.1', daddr: '10.0.1.2', sport: 40000, dport: 80, tcpFlags: 0x12 });

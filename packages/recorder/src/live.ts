@@ -88,6 +88,8 @@ export function tupleOf(b: Uint8Array, start: number, end: number, protocol: num
       if (off === OFF_NONE) off = typeAt + 2;
     }
   } else if (off === OFF_NONE) {
+    // bytes from skb->data: read as IP only when the skb says so (netlink skbs have protocol 0)
+    if (ethertype === 0) return '';
     off = 0;
   }
   const p = start + off;
