@@ -11,6 +11,7 @@ import {
   parseJson,
   readTable,
   stacksFrom,
+  tablesByName,
   truncationWarning,
   unsupportedCompression,
 } from './readshared.js';
@@ -53,12 +54,7 @@ export function openRecording(path: string): Recording {
   checkCodec(path, eventsSpan, 'events');
   const batches = readEventBatches(path, bytes, eventsSpan);
 
-  // Later minor versions may add streams; read the known ones, skip the rest.
-  const spans = new Map<string, IpcStreamSpan>();
-  for (const span of tableSpans) {
-    const table = span.schema.metadata.get(META_KEY.table);
-    if (span.ended && table !== undefined) spans.set(table, span);
-  }
+  const spans = tablesByName(tableSpans);
   const kallsymsSpan = spans.get('kallsyms');
   const stacksSpan = spans.get('stacks');
   const endSpan = spans.get('end');

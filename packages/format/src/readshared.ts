@@ -60,6 +60,19 @@ export function checkEventsSchema(path: string, schema: SchemaLike): { version: 
 const CODEC_NAMES: Record<number, string> = { 0: 'LZ4_FRAME', 1: 'ZSTD' };
 
 /** A table whose batches use a compression codec other than LZ4_FRAME (Node has no zstd). */
+/**
+ * The complete streams after the events stream, by their skbtrail.table name. Later minor
+ * versions may add streams: a reader takes the ones it knows and skips the rest.
+ */
+export function tablesByName<S extends { schema: SchemaLike; ended: boolean }>(spans: S[]): Map<string, S> {
+  const byName = new Map<string, S>();
+  for (const span of spans) {
+    const table = span.schema.metadata.get(META_KEY.table);
+    if (span.ended && table !== undefined) byName.set(table, span);
+  }
+  return byName;
+}
+
 export function unsupportedCompression(path: string, table: string, codec: number): FormatError {
   return new FormatError(
     'UNSUPPORTED',

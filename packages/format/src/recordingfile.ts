@@ -19,7 +19,7 @@ import {
   decodeMessage,
 } from './flatmessage.js';
 import { decodeLz4Frame, decodeLz4FrameToNew, lz4FrameDecodedBound } from './lz4.js';
-import { checkEventsSchema, noStreamError, parseJson, truncationWarning, unsupportedCompression } from './readshared.js';
+import { checkEventsSchema, noStreamError, parseJson, tablesByName, truncationWarning, unsupportedCompression } from './readshared.js';
 import type { EndMeta, KallsymsTable, StartMeta } from './types.js';
 
 /**
@@ -521,12 +521,7 @@ function indexRecording(file: FileReader): RecordingFile {
   if (!eventsSpan) throw noStreamError(path, file.size, file.read(0, Math.min(8, file.size)), walk.stop);
   const { version, meta } = checked ?? checkEventsSchema(path, eventsSpan.schema);
 
-  // Later minor versions may add streams; read the known ones, skip the rest.
-  const spans = new Map<string, StreamSpan>();
-  for (const span of tableSpans) {
-    const table = span.schema.metadata.get(META_KEY.table);
-    if (span.ended && table !== undefined) spans.set(table, span);
-  }
+  const spans = tablesByName(tableSpans);
   const kallsymsSpan = spans.get('kallsyms');
   const stacksSpan = spans.get('stacks');
   const endSpan = spans.get('end');
