@@ -11,6 +11,7 @@ import { BatchLoader, type Dataset } from './dataset.js';
 import { SLICE_ROWS } from './decode.js';
 import type { DropRule } from './droprule.js';
 import { type NamedColumn, type NamedKey, ifacesOf, netnsOf, probeTable } from './names.js';
+import { codesFor } from './scan.js';
 import { CloneSpotter, PacketTracker, type PathTrie } from './tracker.js';
 
 export const PACKETS_SCAN = 'skbtrail_packets';
@@ -283,17 +284,6 @@ function codeTables(ctx: PacketContext) {
   };
 }
 
-function codesArray(type: duckdbTypes.LogicalType): Uint8Array | Uint16Array | Uint32Array {
-  switch (duckdb.enum_internal_type(type)) {
-    case duckdb.Type.UTINYINT:
-      return new Uint8Array(SLICE_ROWS);
-    case duckdb.Type.USMALLINT:
-      return new Uint16Array(SLICE_ROWS);
-    default:
-      return new Uint32Array(SLICE_ROWS);
-  }
-}
-
 /** skbtrail_packets(): the packet rows of a fresh pass. */
 export function registerPacketsScan(connection: duckdbTypes.Connection, ctx: PacketContext): void {
   const enums = {
@@ -320,9 +310,9 @@ export function registerPacketsScan(connection: duckdbTypes.Connection, ctx: Pac
   ];
   const tables = codeTables(ctx);
   const scratch = {
-    recording: codesArray(enums.recording),
-    func: codesArray(enums.func),
-    reason: codesArray(enums.reason),
+    recording: codesFor(enums.recording),
+    func: codesFor(enums.func),
+    reason: codesFor(enums.reason),
   };
 
   interface State {
@@ -484,7 +474,7 @@ export function registerPathScans(connection: duckdbTypes.Connection, ctx: Packe
       const n = Math.min(SLICE_ROWS, state.rows.length - state.at);
       columns.forEach(([, kind], c) => {
         const vector = duckdb.data_chunk_get_vector(output, c);
-        const numbers = kind === 'recording' ? codesArray(recordingType) : kind === 'uint' ? new Uint32Array(SLICE_ROWS) : null;
+        const numbers = kind === 'recording' ? codesFor(recordingType) : kind === 'uint' ? new Uint32Array(SLICE_ROWS) : null;
         let validity: Uint8Array | null = null;
         for (let i = 0; i < n; i++) {
           const v = state.rows[state.at + i][c];

@@ -180,8 +180,8 @@ function dropsParameter(info: duckdbTypes.TableFunctionBindInfo): boolean {
   return value !== null && !duckdb.is_null_value(value) && duckdb.get_bool(value);
 }
 
-/** Codes buffer matching an ENUM's physical type. */
-function codesFor(type: duckdbTypes.LogicalType): Codes {
+/** Codes buffer (a slice's worth) matching an ENUM's physical type. */
+export function codesFor(type: duckdbTypes.LogicalType): Codes {
   switch (duckdb.enum_internal_type(type)) {
     case duckdb.Type.UTINYINT:
       return new Uint8Array(SLICE_ROWS);
