@@ -13,6 +13,7 @@ import type { DropRule } from './droprule.js';
 import { type NamedColumn, type NamedKey, ifacesOf, netnsOf, probeTable } from './names.js';
 import { codesFor } from './scan.js';
 import { CloneSpotter, PacketTracker, type PathTrie } from './tracker.js';
+import { grown } from './grown.js';
 
 export const PACKETS_SCAN = 'skbtrail_packets';
 export const PATHS_SCAN = 'skbtrail_paths';
@@ -34,13 +35,6 @@ const PASS_FIELDS: FixedColumnName[] = ['skb', 'func', 'ts', 'cpu', 'netns', 'if
 const NO_PARENT = 0xffffffff;
 export const FATES = ['consumed', 'dropped', 'open'];
 const [CONSUMED, DROPPED, OPEN] = [0, 1, 2];
-
-function grown<T extends Uint32Array | Uint8Array | Uint16Array>(a: T, n: number): T {
-  if (a.length >= n) return a;
-  const b = new (a.constructor as { new (n: number): T })(Math.max(n, a.length * 2));
-  b.set(a);
-  return b;
-}
 
 /** Packet rows waiting to be handed to DuckDB; 64-bit values as word pairs. */
 class PacketRows {

@@ -9,19 +9,13 @@ import { SLICE_ROWS } from './decode.js';
 import type { PacketContext } from './packets.js';
 import { gapBucketOf } from './quantiles.js';
 import { PacketTracker } from './tracker.js';
+import { grown } from './grown.js';
 
 export const SPANS_SCAN = 'skbtrail_spans';
 
 const NONE = 0;
 const STARTED = 1;
 const DONE = 2;
-
-function grown<T extends Uint32Array | Uint8Array | Int16Array | Uint16Array>(a: T, n: number): T {
-  if (a.length >= n) return a;
-  const b = new (a.constructor as { new (n: number): T })(Math.max(n, a.length * 2));
-  b.set(a);
-  return b;
-}
 
 class SpanRows {
   n = 0;

@@ -7,6 +7,8 @@
 // one skb is causal order, so finding packets needs no sort — one pass with a hash table keyed
 // by address, in typed arrays.
 
+import { grown } from './grown.js';
+
 const EMPTY = -1;
 
 /** Functions and tracepoints after which an skb address no longer belongs to its packet. */
@@ -76,13 +78,6 @@ export function probeFlags(probes: { id: number; name: string; kind: string }[],
   const flags = new Uint8Array(Math.max(0, ...probes.map((p) => p.id + 1)) + 1);
   for (const p of probes) if (names.has(p.name) && !(functionsOnly && p.kind === 'tracepoint')) flags[p.id] = 1;
   return flags;
-}
-
-function grow<T extends Uint32Array | Int32Array | Uint8Array | Float64Array>(array: T, size: number): T {
-  if (array.length >= size) return array;
-  const bigger = new (array.constructor as { new (n: number): T })(Math.max(size, array.length * 2));
-  bigger.set(array);
-  return bigger;
 }
 
 /**
@@ -202,14 +197,14 @@ export class PacketTracker {
     const s = this.slots++;
     if (s >= this.packet.length) {
       const n = s + 1;
-      this.packet = grow(this.packet, n);
-      this.hop = grow(this.hop, n);
-      this.lastFunc = grow(this.lastFunc, n);
-      this.lastTsLo = grow(this.lastTsLo, n);
-      this.lastTsHi = grow(this.lastTsHi, n);
-      this.open = grow(this.open, n);
-      this.closing = grow(this.closing, n);
-      this.closedByFunction = grow(this.closedByFunction, n);
+      this.packet = grown(this.packet, n);
+      this.hop = grown(this.hop, n);
+      this.lastFunc = grown(this.lastFunc, n);
+      this.lastTsLo = grown(this.lastTsLo, n);
+      this.lastTsHi = grown(this.lastTsHi, n);
+      this.open = grown(this.open, n);
+      this.closing = grown(this.closing, n);
+      this.closedByFunction = grown(this.closedByFunction, n);
     }
     this.open[s] = 0;
     this.closing[s] = 0;
@@ -250,10 +245,10 @@ export class CloneSpotter {
   see(cpu: number, func: number, packet: number, started: boolean, tsLo: number, tsHi: number): number {
     if (cpu >= this.lastFunc.length) {
       const known = this.lastFunc.length;
-      this.lastFunc = grow(this.lastFunc, cpu + 1);
+      this.lastFunc = grown(this.lastFunc, cpu + 1);
       this.lastFunc.fill(-1, known);
-      this.lastPacket = grow(this.lastPacket, cpu + 1);
-      this.lastTs = grow(this.lastTs, cpu + 1);
+      this.lastPacket = grown(this.lastPacket, cpu + 1);
+      this.lastTs = grown(this.lastTs, cpu + 1);
     }
     const ts = tsHi * 0x100000000 + tsLo;
     let parent = -1;
@@ -326,10 +321,10 @@ export class PathTrie {
     }
     const k = this.hopKeys++;
     const n = k + 1;
-    this.hopFunc = grow(this.hopFunc, n);
-    this.hopNetns = grow(this.hopNetns, n);
-    this.hopIfindex = grow(this.hopIfindex, n);
-    this.hopReason = grow(this.hopReason, n);
+    this.hopFunc = grown(this.hopFunc, n);
+    this.hopNetns = grown(this.hopNetns, n);
+    this.hopIfindex = grown(this.hopIfindex, n);
+    this.hopReason = grown(this.hopReason, n);
     this.hopFunc[k] = func;
     this.hopNetns[k] = netns;
     this.hopIfindex[k] = ifindex;
@@ -351,8 +346,8 @@ export class PathTrie {
   child(node: number, key: number): number {
     if (key >= this.stepFrom.length) {
       const known = this.stepFrom.length;
-      this.stepFrom = grow(this.stepFrom, key + 1);
-      this.stepTo = grow(this.stepTo, key + 1);
+      this.stepFrom = grown(this.stepFrom, key + 1);
+      this.stepTo = grown(this.stepTo, key + 1);
       this.stepFrom.fill(EMPTY, known);
       this.stepTo.fill(EMPTY, known);
     }
@@ -373,10 +368,10 @@ export class PathTrie {
     }
     const c = this.nodes++;
     const n = c + 1;
-    this.parent = grow(this.parent, n);
-    this.key = grow(this.key, n);
-    this.depth = grow(this.depth, n);
-    this.terminal = grow(this.terminal, n);
+    this.parent = grown(this.parent, n);
+    this.key = grown(this.key, n);
+    this.depth = grown(this.depth, n);
+    this.terminal = grown(this.terminal, n);
     this.parent[c] = node;
     this.key[c] = key;
     this.depth[c] = this.depth[node] + 1;
