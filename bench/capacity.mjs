@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import {
-  machine, options, requireRoot, round, run, say, startSkbtrail, tempDir, udpFlood, vethPair, waitQuiet, writeResult,
+  machine, options, requireRoot, ringBufferBytes, round, run, say, startSkbtrail, tempDir, udpFlood, vethPair, waitQuiet, writeResult,
 } from './lib.mjs';
 
 const opt = options({ rates: '10000,20000,40000,max', repeat: 1, seconds: 5, snaplen: 128, layout: 'pinned', stack: false, compress: 'lz4', 'wait-quiet': false, out: '' });
@@ -38,7 +38,7 @@ run('capacity', async () => {
     const bitrate = rate === 'max' ? '0' : String(Math.round((Number(rate) / ports.length) * LEN * 8));
     const args = ['--snaplen', String(opt.snaplen), '--compress', opt.compress, ...(opt.stack ? ['--output-stack'] : [])];
     const rec = await startSkbtrail(dir, args, { cpu: recorderCpu });
-    const ring = ringBytes(rec.pid);
+    const ring = ringBufferBytes(rec.pid);
     const flood = await udpFlood(pair, { seconds: opt.seconds, bitrate, cpu: dataCpu, ports });
     const r = await rec.stop();
     fs.rmSync(r.file, { force: true });
@@ -82,16 +82,3 @@ run('capacity', async () => {
     `untraced: ${result.untracedVethPps.toLocaleString('en')} pps over veth`].join('\n'));
 });
 
-/** The size of the recorder's BPF ring buffer (map type 27), from its fds' fdinfo. */
-function ringBytes(pid) {
-  for (const fd of fs.readdirSync(`/proc/${pid}/fdinfo`)) {
-    let info;
-    try {
-      info = fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
-    } catch {
-      continue;
-    }
-    if (/^map_type:\s*27$/m.test(info)) return Number(/^max_entries:\s*(\d+)/m.exec(info)[1]);
-  }
-  return null;
-}

@@ -19,6 +19,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bpfPrograms } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'bin/skbtrail.js');
@@ -131,22 +132,8 @@ async function flood(bin) {
 
 /** Sum of run_time_ns and run_cnt over the BPF programs a process holds. */
 function progStats(pid) {
-  let ns = 0;
-  let runs = 0;
-  let progs = 0;
-  for (const fd of fs.readdirSync(`/proc/${pid}/fdinfo`)) {
-    let info;
-    try {
-      info = fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
-    } catch {
-      continue;
-    }
-    if (!/^prog_id:/m.test(info)) continue;
-    progs++;
-    ns += Number(/^run_time_ns:\s*(\d+)/m.exec(info)?.[1] ?? 0);
-    runs += Number(/^run_cnt:\s*(\d+)/m.exec(info)?.[1] ?? 0);
-  }
-  return { ns, runs, progs };
+  const progs = Object.values(bpfPrograms(pid));
+  return { ns: progs.reduce((n, p) => n + p.ns, 0), runs: progs.reduce((n, p) => n + p.runs, 0), progs: progs.length };
 }
 
 async function startRecorder(dir, args) {

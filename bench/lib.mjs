@@ -215,6 +215,36 @@ export function buildFloor(dir) {
 }
 
 /** utime + stime of a process and its waited-for children, in seconds, from /proc/PID/stat. */
+/** The fdinfo text of each file descriptor a process holds (BPF programs, links, maps). */
+function fdinfos(pid) {
+  const out = [];
+  for (const fd of fs.readdirSync(`/proc/${pid}/fdinfo`)) {
+    try {
+      out.push(fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
+    } catch {
+      // closed since the listing
+    }
+  }
+  return out;
+}
+
+/** run_time_ns and run_cnt (kernel.bpf_stats_enabled=1) of the BPF programs a process holds, by program id. */
+export function bpfPrograms(pid) {
+  const out = {};
+  for (const info of fdinfos(pid)) {
+    const id = /^prog_id:\s*(\d+)/m.exec(info)?.[1];
+    if (!id || !/^run_cnt:/m.test(info)) continue; // a link's fdinfo names its program too
+    out[id] = { ns: Number(/^run_time_ns:\s*(\d+)/m.exec(info)?.[1] ?? 0), runs: Number(/^run_cnt:\s*(\d+)/m.exec(info)?.[1] ?? 0) };
+  }
+  return out;
+}
+
+/** The size of the BPF ring buffer (map type 27) a process holds, or null. */
+export function ringBufferBytes(pid) {
+  const info = fdinfos(pid).find((i) => /^map_type:\s*27$/m.test(i));
+  return info ? Number(/^max_entries:\s*(\d+)/m.exec(info)[1]) : null;
+}
+
 export function cpuSeconds(pid) {
   const tick = 100; // USER_HZ on Linux
   try {

@@ -16,7 +16,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import {
-  machine, median, options, requireRoot, round, run, say, sh, sleep, startBpftrace, startFloor, startPerf,
+  bpfPrograms, machine, median, options, requireRoot, round, run, say, sh, sleep, startBpftrace, startFloor, startPerf,
   startSkbtrail, tempDir, udpFlood, vethPair, waitQuiet, writeResult,
 } from './lib.mjs';
 
@@ -131,9 +131,9 @@ async function programRunTimes(dir, pair) {
     for (const c of ['floor', 'skbtrail']) {
       const tracer = await CONFIGS[c].start(dir, TRACER_CPU);
       fs.writeFileSync(STATS, '1');
-      const progs0 = progsOf(tracer.pid);
+      const progs0 = bpfPrograms(tracer.pid);
       await udpFlood(pair, { seconds: opt.seconds, cpu: DATA_CPU });
-      const progs1 = progsOf(tracer.pid);
+      const progs1 = bpfPrograms(tracer.pid);
       fs.writeFileSync(STATS, before);
       const names = progNames();
       const traced = await tracer.stop();
@@ -154,22 +154,6 @@ async function programRunTimes(dir, pair) {
   return out;
 }
 
-/** run_time_ns and run_cnt of the BPF programs a process holds, by program id (its fds' fdinfo). */
-function progsOf(pid) {
-  const out = {};
-  for (const fd of fs.readdirSync(`/proc/${pid}/fdinfo`)) {
-    let info;
-    try {
-      info = fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
-    } catch {
-      continue;
-    }
-    const id = /^prog_id:\s*(\d+)/m.exec(info)?.[1];
-    if (!id || !/^run_cnt:/m.test(info)) continue; // a link's fdinfo names its program too
-    out[id] = { ns: Number(/^run_time_ns:\s*(\d+)/m.exec(info)?.[1] ?? 0), runs: Number(/^run_cnt:\s*(\d+)/m.exec(info)?.[1] ?? 0) };
-  }
-  return out;
-}
 
 /** Program names by id (bpftool prog show). */
 function progNames() {

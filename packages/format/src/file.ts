@@ -1,5 +1,5 @@
-// @skbtrail/format/file: the on-demand reader alone, without the writer or the ES-module Arrow
-// (what an analysis command loads; see arrowbundle.ts).
+// @skbtrail/format/file: the on-demand reader alone, without the writer or apache-arrow (what an
+// analysis command loads).
 export { FormatError, type FormatErrorCode } from './errors.js';
 export { EVENT_COLUMNS, FORMAT_VERSION, type EventColumnName } from './constants.js';
 export {
